@@ -1,0 +1,154 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/pubsub/v2/pstest"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// pubsubEngine is a running Pub/Sub server.
+type pubsubEngine interface {
+	// stop shuts the server down and blocks until it has gone.
+	stop() error
+}
+
+// startPubSub starts the engine cfg.PubSub selects, waits until it answers,
+// and creates the topics and subscriptions.
+func (s *Stack) startPubSub(ctx context.Context, cfg Config, dir string) error {
+	engine := cfg.PubSub
+	var launcher string
+	if engine != PubSubPstest {
+		var err error
+		launcher, err = findEmulator(ctx)
+		switch {
+		case err == nil:
+			engine = PubSubEmulator
+		case engine == PubSubEmulator:
+			return fmt.Errorf("find pubsub emulator: %w", err)
+		default:
+			s.log.Info("pubsub emulator not found, using pstest", slog.Any("err", err))
+			engine = PubSubPstest
+		}
+	}
+
+	start := time.Now()
+	switch engine {
+	case PubSubEmulator:
+		em, err := startEmulator(launcher, cfg.PubSubPort, dir)
+		if err != nil {
+			return err
+		}
+		s.pubsub, s.PubSubHost = em, em.host
+	default:
+		srv, err := startPstest(cfg.PubSubPort)
+		if err != nil {
+			return err
+		}
+		s.pubsub, s.PubSubHost = srv, srv.Addr
+	}
+	s.PubSub = engine
+
+	admin, err := newPubSubClient(ctx, s.PubSubHost, cfg.ProjectID)
+	if err != nil {
+		return err
+	}
+	s.pubsubAdmin = admin
+	if em, ok := s.pubsub.(*emulator); ok {
+		if err := em.waitReady(ctx, admin, cfg.ProjectID); err != nil {
+			return err
+		}
+	}
+	s.PubSubStartup = time.Since(start)
+	s.log.Info("pubsub started",
+		slog.String("engine", engine),
+		slog.String("host", s.PubSubHost),
+		slog.String("startup", s.PubSubStartup.Round(time.Millisecond).String()),
+	)
+	return s.createSubscriptions(ctx, cfg)
+}
+
+// pstestServer adapts the in-process fake to pubsubEngine.
+type pstestServer struct{ *pstest.Server }
+
+func (p pstestServer) stop() error { return p.Close() }
+
+// startPstest serves the in-process fake on loopback. pstest panics when it
+// cannot listen; that is turned into an error here.
+func startPstest(port int) (_ pstestServer, err error) {
+	addr := fmt.Sprintf("%s:%d", loopback, port)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("start pstest on %s: %v", addr, r)
+		}
+	}()
+	return pstestServer{pstest.NewServerWithAddress(addr)}, nil
+}
+
+// newPubSubClient dials a local engine without credentials, the way the
+// client library does by itself when PUBSUB_EMULATOR_HOST is set.
+func newPubSubClient(ctx context.Context, host, project string) (*pubsub.Client, error) {
+	c, err := pubsub.NewClient(ctx, project,
+		option.WithEndpoint(host),
+		option.WithoutAuthentication(),
+		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
+		option.WithTelemetryDisabled(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("pubsub client for %s: %w", host, err)
+	}
+	return c, nil
+}
+
+// createSubscriptions creates the topic, the dead-letter topic, the worker's
+// subscription with its dead-letter policy, and a subscription on the
+// dead-letter topic so dead letters are kept for reading.
+func (s *Stack) createSubscriptions(ctx context.Context, cfg Config) error {
+	topic := s.topicName(cfg.Topic)
+	deadLetter := s.topicName(cfg.DeadLetterTopic)
+	for _, name := range []string{topic, deadLetter} {
+		_, err := s.pubsubAdmin.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: name})
+		if err != nil {
+			return fmt.Errorf("create topic %s: %w", name, err)
+		}
+	}
+
+	subs := []*pubsubpb.Subscription{
+		{
+			Name:               s.subscriptionName(cfg.DeadLetterTopic),
+			Topic:              deadLetter,
+			AckDeadlineSeconds: int32(cfg.AckDeadline / time.Second),
+		},
+		{
+			Name:               s.subscriptionName(cfg.Subscription),
+			Topic:              topic,
+			AckDeadlineSeconds: int32(cfg.AckDeadline / time.Second),
+			DeadLetterPolicy: &pubsubpb.DeadLetterPolicy{
+				DeadLetterTopic:     deadLetter,
+				MaxDeliveryAttempts: int32(cfg.MaxDeliveryAttempts),
+			},
+		},
+	}
+	for _, sub := range subs {
+		_, err := s.pubsubAdmin.SubscriptionAdminClient.CreateSubscription(ctx, sub)
+		if err != nil {
+			return fmt.Errorf("create subscription %s: %w", sub.Name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Stack) topicName(id string) string {
+	return fmt.Sprintf("projects/%s/topics/%s", s.ProjectID, id)
+}
+
+func (s *Stack) subscriptionName(id string) string {
+	return fmt.Sprintf("projects/%s/subscriptions/%s", s.ProjectID, id)
+}
