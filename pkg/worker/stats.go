@@ -1,0 +1,68 @@
+package worker
+
+import (
+	"sync/atomic"
+)
+
+// Stats counts what a Worker did. It is safe for concurrent use; the zero value is ready.
+type Stats struct {
+	received   atomic.Int64
+	inFlight   atomic.Int64
+	peak       atomic.Int64
+	bytesRead  atomic.Int64
+	deadLetter atomic.Int64
+	ackFailed  atomic.Int64
+	outcomes   [6]atomic.Int64 // indexed like Outcomes
+}
+
+// Snapshot is a point-in-time copy of Stats.
+type Snapshot struct {
+	Received int64 `json:"received"`
+	// InFlight is the number of messages being handled now; PeakInFlight the most at once.
+	InFlight     int64 `json:"in_flight"`
+	PeakInFlight int64 `json:"peak_in_flight"`
+	BytesRead    int64 `json:"bytes_read"`
+	// DeadLettered counts rejected messages published to the dead-letter topic.
+	DeadLettered int64 `json:"dead_lettered"`
+	// AckFailed counts acknowledgements the service did not confirm (exactly-once
+	// subscriptions only): those messages will be redelivered.
+	AckFailed int64             `json:"ack_failed"`
+	Outcomes  map[Outcome]int64 `json:"outcomes"`
+}
+
+func (s *Stats) begin() {
+	s.received.Add(1)
+	n := s.inFlight.Add(1)
+	for {
+		p := s.peak.Load()
+		if n <= p || s.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+func (s *Stats) end(o Outcome) {
+	s.inFlight.Add(-1)
+	for i, known := range Outcomes {
+		if known == o {
+			s.outcomes[i].Add(1)
+		}
+	}
+}
+
+// Snapshot returns the current counts.
+func (s *Stats) Snapshot() Snapshot {
+	snap := Snapshot{
+		Received:     s.received.Load(),
+		InFlight:     s.inFlight.Load(),
+		PeakInFlight: s.peak.Load(),
+		BytesRead:    s.bytesRead.Load(),
+		DeadLettered: s.deadLetter.Load(),
+		AckFailed:    s.ackFailed.Load(),
+		Outcomes:     make(map[Outcome]int64, len(Outcomes)),
+	}
+	for i, o := range Outcomes {
+		snap.Outcomes[o] = s.outcomes[i].Load()
+	}
+	return snap
+}

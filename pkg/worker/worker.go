@@ -1,0 +1,156 @@
+// Package worker consumes a Pub/Sub subscription of object events and runs a processor
+// on each object.
+//
+// Each message goes through named stages: decode (the message into a notify.Event), skip
+// (events without new content), read (the object at the notified generation, streamed),
+// process (the Processor writes its output durably), and settle (ack, or nack, or
+// dead-letter then ack). Nothing is acknowledged before its output is written. Flow
+// control bounds the messages held, and processing runs synchronously in the receive
+// callback, so no queue grows behind it.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/storage"
+
+	"github.com/sluice-dev/sluice/pkg/process"
+)
+
+// ErrShutdownStuck is returned by Run when the Pub/Sub client did not return from
+// Receive within the drain timeout plus a grace period. The caller should exit non-zero:
+// unsettled messages are redelivered after their leases expire.
+var ErrShutdownStuck = errors.New("shutdown overran the drain timeout")
+
+// Deps are the clients and collaborators a Worker uses. The caller builds the clients
+// once per process and closes them after Run returns.
+type Deps struct {
+	// Subscriber receives the messages. Required. Its ReceiveSettings are overwritten
+	// from Config.
+	Subscriber *pubsub.Subscriber
+	// Storage reads objects. Required.
+	Storage *storage.Client
+	// Processor handles each object. Required.
+	Processor process.Processor
+	// DeadLetter, if set, receives a copy of every rejected message before it is
+	// acknowledged.
+	DeadLetter *pubsub.Publisher
+	// Log receives the worker's logs; nil discards them.
+	Log *slog.Logger
+}
+
+// Worker consumes one subscription. Create it with New; run it once with Run.
+type Worker struct {
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	stats Stats
+	ready atomic.Bool
+}
+
+// New returns a Worker, or an error if cfg or deps cannot work.
+func New(cfg Config, deps Deps) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	switch {
+	case deps.Subscriber == nil:
+		return nil, errors.New("worker: no subscriber")
+	case deps.Storage == nil:
+		return nil, errors.New("worker: no storage client")
+	case deps.Processor == nil:
+		return nil, errors.New("worker: no processor")
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	w := &Worker{cfg: cfg.withDefaults(), deps: deps, log: deps.Log}
+	w.configureReceive()
+	return w, nil
+}
+
+// Config returns the effective configuration, defaults applied.
+func (w *Worker) Config() Config { return w.cfg }
+
+// Stats returns the worker's counters. Safe for concurrent use while Run runs.
+func (w *Worker) Stats() *Stats { return &w.stats }
+
+// Ready reports whether the worker is receiving: true from the start of Run until
+// shutdown begins.
+func (w *Worker) Ready() bool { return w.ready.Load() }
+
+func (w *Worker) configureReceive() {
+	s := &w.deps.Subscriber.ReceiveSettings
+	s.MaxOutstandingMessages = w.cfg.MaxOutstandingMessages
+	s.MaxOutstandingBytes = w.cfg.MaxOutstandingBytes
+	s.NumGoroutines = w.cfg.Streams
+	s.MaxExtension = w.cfg.MaxExtension
+	s.MaxDurationPerAckExtension = w.cfg.MaxExtensionPeriod
+	s.EnablePerStreamFlowControl = false
+	// Wait for in-flight callbacks; Run itself abandons them at the drain timeout, so
+	// this bound is only reached if a callback ignores cancellation.
+	s.ShutdownOptions = &pubsub.ShutdownOptions{
+		Timeout:  w.cfg.DrainTimeout + watchdogGrace/2,
+		Behavior: pubsub.ShutdownBehaviorWaitForProcessing,
+	}
+}
+
+// Run receives and processes messages until ctx is cancelled, then drains: it stops
+// pulling at once, lets in-flight work finish for up to the drain timeout, abandons (and
+// nacks) what is left, and returns once every message is settled. It returns nil after a
+// clean drain, ErrShutdownStuck if the client overran it, or the service's error if
+// receiving failed. Run must be called once.
+func (w *Worker) Run(ctx context.Context) error {
+	// Work continues past ctx's cancellation, until the drain deadline.
+	work, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	defer abandon()
+
+	done := make(chan error, 1)
+	go func() {
+		done <- w.deps.Subscriber.Receive(ctx, func(mctx context.Context, m *pubsub.Message) {
+			w.handle(work, m)
+		})
+	}()
+	w.ready.Store(true)
+	w.log.Info("receiving", "subscription", w.deps.Subscriber.String(),
+		"max_outstanding_messages", w.cfg.MaxOutstandingMessages, "streams", w.cfg.Streams)
+
+	select {
+	case err := <-done:
+		w.ready.Store(false)
+		if err != nil {
+			return fmt.Errorf("receive: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+
+	w.ready.Store(false)
+	start := time.Now()
+	w.log.Info("draining", "in_flight", w.stats.inFlight.Load(), "drain_timeout", w.cfg.DrainTimeout)
+	timer := time.AfterFunc(w.cfg.DrainTimeout, func() {
+		w.log.Warn("drain timeout: abandoning in-flight work", "in_flight", w.stats.inFlight.Load())
+		abandon()
+	})
+	defer timer.Stop()
+
+	select {
+	case err := <-done:
+		snap := w.stats.Snapshot()
+		w.log.Info("drained", "elapsed", time.Since(start).Round(time.Millisecond), "stats", snap)
+		if err != nil {
+			return fmt.Errorf("receive: %w", err)
+		}
+		return nil
+	case <-time.After(w.cfg.DrainTimeout + watchdogGrace):
+		w.log.Error("pubsub client did not return from receive: exiting with messages unsettled",
+			"in_flight", w.stats.inFlight.Load())
+		return ErrShutdownStuck
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// envPrefix prefixes every variable the worker reads.
+const envPrefix = "SLUICE"
+
+// config is everything the worker reads from its environment, in one place.
+type config struct {
+	Project      string `envconfig:"PROJECT" required:"true" desc:"Google Cloud project that holds the subscription"`
+	Subscription string `envconfig:"SUBSCRIPTION" required:"true" desc:"subscription ID to consume"`
+	Processor    string `envconfig:"PROCESSOR" default:"checksum" desc:"processor to run: checksum or gzip"`
+	OutputBucket string `envconfig:"OUTPUT_BUCKET" required:"true" desc:"bucket the processor writes results or copies to"`
+	OutputPrefix string `envconfig:"OUTPUT_PREFIX" default:"" desc:"prefix of every output object name, e.g. results/"`
+	GzipLevel    int    `envconfig:"GZIP_LEVEL" default:"0" desc:"gzip processor: compression level 1-9; 0 is gzip's default"`
+
+	MaxOutstandingMessages int           `envconfig:"MAX_OUTSTANDING_MESSAGES" default:"8" desc:"messages held and processed at once"`
+	MaxOutstandingBytes    int           `envconfig:"MAX_OUTSTANDING_BYTES" default:"16777216" desc:"message bytes held at once (messages, not objects)"`
+	Streams                int           `envconfig:"STREAMS" default:"1" desc:"StreamingPull streams"`
+	ObjectTimeout          time.Duration `envconfig:"OBJECT_TIMEOUT" default:"10m" desc:"deadline for reading, processing and writing one object"`
+	DrainTimeout           time.Duration `envconfig:"DRAIN_TIMEOUT" default:"25s" desc:"time in-flight work may finish after SIGTERM; keep below the pod's grace period"`
+	MaxExtension           time.Duration `envconfig:"MAX_EXTENSION" default:"0" desc:"total lease extension per message; 0 means the object timeout plus 1m"`
+	MaxExtensionPeriod     time.Duration `envconfig:"MAX_EXTENSION_PERIOD" default:"60s" desc:"longest single lease extension (10s-600s): the redelivery delay after a crash"`
+	WriteChunkMax          int           `envconfig:"WRITE_CHUNK_MAX" default:"8388608" desc:"largest upload buffer per output, in bytes; smaller outputs get less"`
+	DeadLetterTopic        string        `envconfig:"DEAD_LETTER_TOPIC" default:"" desc:"topic ID that receives rejected messages before they are acked; empty disables"`
+
+	HTTPAddr  string     `envconfig:"HTTP_ADDR" default:":8080" desc:"address of the health and metrics server; empty disables"`
+	LogLevel  slog.Level `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat string     `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+	WorkerID  string     `envconfig:"WORKER_ID" default:"" desc:"name of this worker in logs and results; empty means the host name"`
+}
+
+// loadConfig reads the configuration from the environment and checks it.
+func loadConfig() (config, error) {
+	var c config
+	if err := envconfig.Process(envPrefix, &c); err != nil {
+		return config{}, fmt.Errorf("configuration: %w", err)
+	}
+	switch c.Processor {
+	case "checksum", "gzip":
+	default:
+		return config{}, fmt.Errorf("configuration: %s_PROCESSOR %q: want checksum or gzip", envPrefix, c.Processor)
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		return config{}, fmt.Errorf("configuration: %s_LOG_FORMAT %q: want json or text", envPrefix, c.LogFormat)
+	}
+	if c.WorkerID == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			host = "worker"
+		}
+		c.WorkerID = host
+	}
+	return c, nil
+}
+
+// usageFormat renders one row per variable: name, default, required, meaning.
+const usageFormat = `Sluice worker: consumes a Pub/Sub subscription of Cloud Storage object events and
+runs a processor on each object. Configuration comes from the environment:
+
+VARIABLE	DEFAULT	REQUIRED	MEANING
+{{range .}}{{usage_key .}}	{{usage_default .}}	{{usage_required .}}	{{usage_description .}}
+{{end}}
+The standard PUBSUB_EMULATOR_HOST and STORAGE_EMULATOR_HOST point the clients at local
+engines; GOMEMLIMIT bounds the Go heap.
+`
+
+// printUsage writes the configuration reference.
+func printUsage(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if err := envconfig.Usagef(envPrefix, &config{}, tw, usageFormat); err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+// isHelp reports whether args ask for the usage text.
+func isHelp(args []string) bool {
+	for _, a := range args {
+		switch strings.TrimLeft(a, "-") {
+		case "h", "help":
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/storage"
+
+	"github.com/sluice-dev/sluice/pkg/checksum"
+	"github.com/sluice-dev/sluice/pkg/gzipcopy"
+	"github.com/sluice-dev/sluice/pkg/health"
+	"github.com/sluice-dev/sluice/pkg/output"
+	"github.com/sluice-dev/sluice/pkg/process"
+	"github.com/sluice-dev/sluice/pkg/worker"
+)
+
+// run builds the worker's clients once, runs it until ctx is cancelled and it has
+// drained, and closes everything. Logs go to logw.
+func run(ctx context.Context, logw io.Writer) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(logw, cfg)
+	log.Info("starting", "config", cfg)
+
+	// The only Google Cloud clients this process builds.
+	ps, err := pubsub.NewClient(ctx, cfg.Project)
+	if err != nil {
+		return fmt.Errorf("pubsub client: %w", err)
+	}
+	defer ps.Close()
+	gcs, err := storage.NewClient(ctx)
+	if err != nil {
+		return fmt.Errorf("storage client: %w", err)
+	}
+	defer gcs.Close()
+
+	subName := fmt.Sprintf("projects/%s/subscriptions/%s", cfg.Project, cfg.Subscription)
+	if err := checkSubscription(ctx, ps, subName); err != nil {
+		return err
+	}
+	proc, err := newProcessor(gcs, cfg)
+	if err != nil {
+		return err
+	}
+	deps := worker.Deps{
+		Subscriber: ps.Subscriber(subName),
+		Storage:    gcs,
+		Processor:  proc,
+		Log:        log,
+	}
+	if cfg.DeadLetterTopic != "" {
+		dl := ps.Publisher(cfg.DeadLetterTopic)
+		defer dl.Stop()
+		deps.DeadLetter = dl
+	}
+	w, err := worker.New(workerConfig(cfg), deps)
+	if err != nil {
+		return err
+	}
+
+	if cfg.HTTPAddr != "" {
+		stopHTTP, err := serveHTTP(cfg.HTTPAddr, health.Handler(w), log)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+	}
+
+	err = w.Run(ctx)
+	log.Info("stopped", "stats", w.Stats().Snapshot(), "err", err)
+	return err
+}
+
+func workerConfig(cfg config) worker.Config {
+	return worker.Config{
+		MaxOutstandingMessages: cfg.MaxOutstandingMessages,
+		MaxOutstandingBytes:    cfg.MaxOutstandingBytes,
+		Streams:                cfg.Streams,
+		ObjectTimeout:          cfg.ObjectTimeout,
+		DrainTimeout:           cfg.DrainTimeout,
+		MaxExtension:           cfg.MaxExtension,
+		MaxExtensionPeriod:     cfg.MaxExtensionPeriod,
+		WorkerID:               cfg.WorkerID,
+	}
+}
+
+func newProcessor(gcs *storage.Client, cfg config) (process.Processor, error) {
+	wr := output.Writer{MaxChunk: cfg.WriteChunkMax}
+	switch cfg.Processor {
+	case "gzip":
+		return gzipcopy.New(gcs, gzipcopy.Config{
+			Bucket: cfg.OutputBucket, Prefix: cfg.OutputPrefix, Level: cfg.GzipLevel, Writer: wr,
+		})
+	default:
+		return checksum.New(gcs, checksum.Config{
+			Bucket: cfg.OutputBucket, Prefix: cfg.OutputPrefix, Writer: wr,
+		})
+	}
+}
+
+// checkSubscription fails fast, with a clear error, when the subscription is missing or
+// unreadable, instead of letting Receive retry forever.
+func checkSubscription(ctx context.Context, ps *pubsub.Client, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := ps.SubscriptionAdminClient.GetSubscription(ctx, &pubsubpb.GetSubscriptionRequest{Subscription: name})
+	if err != nil {
+		return fmt.Errorf("subscription %s: %w", name, err)
+	}
+	return nil
+}
+
+// serveHTTP serves h on addr in the background and returns a function that stops it.
+func serveHTTP(addr string, h http.Handler, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	}()
+	log.Info("serving health and metrics", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+func newLogger(w io.Writer, cfg config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
