@@ -11,6 +11,11 @@ import (
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/storage"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/pkg/notify"
 	"github.com/sluice-dev/sluice/pkg/process"
@@ -33,14 +38,46 @@ const maxErrorAttr = 512
 func (w *Worker) handle(work context.Context, m *pubsub.Message) {
 	start := time.Now()
 	w.stats.begin()
+	ctx := otel.GetTextMapPropagator().Extract(work, propagation.MapCarrier(m.Attributes))
+	ctx, span := w.deps.Tracer.Start(ctx, "sluice.handle", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.message.id", m.ID)))
+	defer span.End()
 
 	ev, res := w.decode(m)
+	var read int64
 	if res.outcome == "" {
-		ctx, cancel := context.WithTimeout(work, w.cfg.ObjectTimeout)
-		res = classify(w.read(ctx, &ev))
+		span.SetAttributes(
+			attribute.String("gcs.bucket", ev.Bucket),
+			attribute.String("gcs.object", ev.Name),
+			attribute.Int64("gcs.generation", ev.Generation),
+		)
+		octx, cancel := context.WithTimeout(ctx, w.cfg.ObjectTimeout)
+		var err error
+		read, err = w.read(octx, &ev)
+		res = classify(err)
 		cancel()
 	}
-	w.settle(work, m, ev, res, time.Since(start))
+	span.SetAttributes(attribute.String("sluice.outcome", string(res.outcome)))
+	if res.outcome == Failed || res.outcome == Rejected {
+		span.SetStatus(codes.Error, res.reason)
+		if res.err != nil {
+			span.RecordError(res.err)
+		}
+	}
+	w.settle(ctx, m, &res)
+
+	s := Settlement{
+		Outcome: res.outcome, Reason: res.reason, Event: ev, MessageID: m.ID,
+		PublishTime: m.PublishTime, Duration: time.Since(start), BytesRead: read, Err: res.err,
+	}
+	if m.DeliveryAttempt != nil {
+		s.Attempt = *m.DeliveryAttempt
+	}
+	w.stats.end(res.outcome)
+	w.logSettled(ctx, s)
+	if w.deps.Observer != nil {
+		w.deps.Observer.Settled(ctx, s)
+	}
 }
 
 // decode turns m into an event. It returns a zero outcome when the event is to be
@@ -56,18 +93,21 @@ func (w *Worker) decode(m *pubsub.Message) (notify.Event, result) {
 	return ev, result{}
 }
 
-// read opens the object at the event's generation and runs the processor on it.
-func (w *Worker) read(ctx context.Context, ev *notify.Event) error {
+// read opens the object at the event's generation and runs the processor on it. It
+// returns the bytes the processor read.
+func (w *Worker) read(ctx context.Context, ev *notify.Event) (int64, error) {
+	ctx, span := w.deps.Tracer.Start(ctx, "sluice.read_and_process")
+	defer span.End()
 	obj := w.deps.Storage.Bucket(ev.Bucket).Object(ev.Name).ReadCompressed(true)
 	if ev.Generation > 0 {
 		obj = obj.Generation(ev.Generation)
 	}
 	r, err := obj.NewReader(ctx)
 	if errors.Is(err, storage.ErrObjectNotExist) {
-		return w.gone(ctx, ev)
+		return 0, w.gone(ctx, ev)
 	}
 	if err != nil {
-		return fmt.Errorf("open %s: %w", ev.Key(), err)
+		return 0, fmt.Errorf("open %s: %w", ev.Key(), err)
 	}
 	defer r.Close()
 
@@ -75,8 +115,7 @@ func (w *Worker) read(ctx context.Context, ev *notify.Event) error {
 		ev.Generation = r.Attrs.Generation
 	}
 	body := &countingReader{r: r}
-	defer func() { w.stats.bytesRead.Add(body.n) }()
-	return w.deps.Processor.Process(ctx, &process.Object{
+	err = w.deps.Processor.Process(ctx, &process.Object{
 		Event:           *ev,
 		Size:            r.Attrs.Size,
 		ContentType:     r.Attrs.ContentType,
@@ -86,6 +125,9 @@ func (w *Worker) read(ctx context.Context, ev *notify.Event) error {
 		Body:            body,
 		Worker:          w.cfg.WorkerID,
 	})
+	w.stats.bytesRead.Add(body.n)
+	span.SetAttributes(attribute.Int64("gcs.bytes_read", body.n))
+	return body.n, err
 }
 
 // gone explains a missing object generation: superseded if a newer generation is live,
@@ -110,12 +152,12 @@ func (w *Worker) gone(ctx context.Context, ev *notify.Event) error {
 }
 
 // settle acknowledges or nacks m according to res, dead-lettering rejected messages
-// first, and records the outcome.
-func (w *Worker) settle(work context.Context, m *pubsub.Message, ev notify.Event, res result, elapsed time.Duration) {
+// first. It may turn a rejection into a failure, if the dead letter cannot be published.
+func (w *Worker) settle(work context.Context, m *pubsub.Message, res *result) {
 	if res.outcome == Rejected && w.deps.DeadLetter != nil {
-		if err := w.deadLetter(work, m, res); err != nil {
+		if err := w.deadLetter(work, m, *res); err != nil {
 			// Without its dead letter, acknowledging would lose the message.
-			res = result{Failed, "dead-letter publish failed", fmt.Errorf("%w (rejected because: %v)", err, res.err)}
+			*res = result{Failed, "dead-letter publish failed", fmt.Errorf("%w (rejected because: %v)", err, res.err)}
 		} else {
 			w.stats.deadLetter.Add(1)
 		}
@@ -126,8 +168,6 @@ func (w *Worker) settle(work context.Context, m *pubsub.Message, ev notify.Event
 	} else {
 		m.Nack()
 	}
-	w.stats.end(res.outcome)
-	w.logSettled(m, ev, res, elapsed)
 }
 
 // ack acknowledges m and, on exactly-once subscriptions, waits for the service to
@@ -167,35 +207,34 @@ func (w *Worker) deadLetter(ctx context.Context, m *pubsub.Message, res result) 
 	return nil
 }
 
-func (w *Worker) logSettled(m *pubsub.Message, ev notify.Event, res result, elapsed time.Duration) {
+// logSettled logs one settled message: at Debug when all went to plan, at Warn when it
+// was rejected or will be retried.
+func (w *Worker) logSettled(ctx context.Context, s Settlement) {
 	level := slog.LevelDebug
-	switch res.outcome {
-	case Rejected:
-		level = slog.LevelWarn
-	case Failed:
+	if s.Outcome == Rejected || s.Outcome == Failed {
 		level = slog.LevelWarn
 	}
-	if !w.log.Enabled(context.Background(), level) {
+	if !w.log.Enabled(ctx, level) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("message_id", m.ID),
-		slog.String("bucket", ev.Bucket),
-		slog.String("object", strconv.Quote(ev.Name)),
-		slog.Int64("generation", ev.Generation),
-		slog.String("outcome", string(res.outcome)),
-		slog.Duration("duration", elapsed),
+		slog.String("message_id", s.MessageID),
+		slog.String("bucket", s.Event.Bucket),
+		slog.String("object", strconv.Quote(s.Event.Name)),
+		slog.Int64("generation", s.Event.Generation),
+		slog.String("outcome", string(s.Outcome)),
+		slog.Duration("duration", s.Duration),
 	}
-	if m.DeliveryAttempt != nil {
-		attrs = append(attrs, slog.Int("attempt", *m.DeliveryAttempt))
+	if s.Attempt > 0 {
+		attrs = append(attrs, slog.Int("attempt", s.Attempt))
 	}
-	if res.reason != "" {
-		attrs = append(attrs, slog.String("reason", res.reason))
+	if s.Reason != "" {
+		attrs = append(attrs, slog.String("reason", s.Reason))
 	}
-	if res.err != nil {
-		attrs = append(attrs, slog.String("err", res.err.Error()))
+	if s.Err != nil {
+		attrs = append(attrs, slog.String("err", s.Err.Error()))
 	}
-	w.log.LogAttrs(context.Background(), level, "message settled", attrs...)
+	w.log.LogAttrs(ctx, level, "message settled", attrs...)
 }
 
 // countingReader counts the bytes read through it.

@@ -19,6 +19,8 @@ import (
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/storage"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/pkg/process"
 )
@@ -26,6 +28,9 @@ import (
 // ErrShutdownStuck is returned by Run when the Pub/Sub client did not return from
 // Receive within the drain timeout plus a grace period. The caller should exit non-zero:
 // unsettled messages are redelivered after their leases expire.
+// tracerName names the worker's instrumentation scope.
+const tracerName = "github.com/sluice-dev/sluice/pkg/worker"
+
 var ErrShutdownStuck = errors.New("shutdown overran the drain timeout")
 
 // Deps are the clients and collaborators a Worker uses. The caller builds the clients
@@ -43,6 +48,12 @@ type Deps struct {
 	DeadLetter *pubsub.Publisher
 	// Log receives the worker's logs; nil discards them.
 	Log *slog.Logger
+	// Observer, if set, is told about every settled message (metrics).
+	Observer Observer
+	// Tracer makes the worker's spans; nil means the global provider's tracer. The
+	// trace of each message continues the W3C trace context in its attributes, extracted
+	// with the global propagator.
+	Tracer trace.Tracer
 }
 
 // Worker consumes one subscription. Create it with New; run it once with Run.
@@ -69,6 +80,9 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 	}
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Tracer == nil {
+		deps.Tracer = otel.Tracer(tracerName)
 	}
 	w := &Worker{cfg: cfg.withDefaults(), deps: deps, log: deps.Log}
 	w.configureReceive()
@@ -113,7 +127,7 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	done := make(chan error, 1)
 	go func() {
-		done <- w.deps.Subscriber.Receive(ctx, func(mctx context.Context, m *pubsub.Message) {
+		done <- w.deps.Subscriber.Receive(ctx, func(_ context.Context, m *pubsub.Message) {
 			w.handle(work, m)
 		})
 	}()
