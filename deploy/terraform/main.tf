@@ -154,6 +154,15 @@ resource "google_pubsub_subscription_iam_member" "worker_subscriber" {
   member       = local.worker_principal
 }
 
+# The worker reads its subscription once at start (GetSubscription) to fail fast when it is
+# missing; roles/pubsub.subscriber lacks pubsub.subscriptions.get, so add viewer on this one
+# subscription only.
+resource "google_pubsub_subscription_iam_member" "worker_subscription_viewer" {
+  subscription = google_pubsub_subscription.worker.id
+  role         = "roles/pubsub.viewer"
+  member       = local.worker_principal
+}
+
 resource "google_pubsub_topic_iam_member" "worker_dead_letter_publisher" {
   topic  = google_pubsub_topic.dead_letter.id
   role   = "roles/pubsub.publisher"

@@ -73,15 +73,18 @@ func checkJob(s *Set, j batchv1.Job, c Contract) error {
 	return p.err()
 }
 
-// Shard is the name range one backfill Job lists; an empty bound is open.
+// Shard is the name range one backfill Job lists: StartAfter < name < EndBefore, an empty
+// bound being open, as the producer's --start-after and --end-before define them.
 type Shard struct {
-	Job, StartAfter, EndBefore string
+	Job, Prefix, StartAfter, EndBefore string
 }
 
-// CheckShards reports gaps and overlaps between the ranges of sharded backfill Jobs. Sorted by
-// start, the first must be open below, the last open above, and each shard must end where the
-// next begins. Both bounds are exclusive, so the boundary names themselves are listed by no
-// shard; the manifests document that.
+// CheckShards reports gaps between the ranges of sharded backfill Jobs. Sorted by start, the
+// first must be open below and the last open above, and each shard must start strictly before
+// the previous one ends: both bounds are exclusive, so a shard that starts after exactly the
+// name the previous one ends before would skip that name. This is the shape `producer ranges`
+// prints (the next shard starts after the name just before the boundary). Bounds must also lie
+// under the listed prefix, or they cut nothing.
 func CheckShards(s *Set) error {
 	var shards []Shard
 	for _, j := range s.Jobs {
@@ -91,6 +94,7 @@ func CheckShards(s *Set) error {
 		args := ExpandArgs(s, j.Spec.Template.Spec.Containers[0])
 		shards = append(shards, Shard{
 			Job:        j.Name,
+			Prefix:     flag(args, "prefix"),
 			StartAfter: flag(args, "start-after"),
 			EndBefore:  flag(args, "end-before"),
 		})
@@ -102,21 +106,29 @@ func CheckShards(s *Set) error {
 
 	var p problems
 	if first := shards[0]; first.StartAfter != "" {
-		p.addf("first shard %s starts after %q; names before it are never listed",
+		p.addf("first shard %s starts after %q; names up to it are never listed",
 			first.Job, first.StartAfter)
 	}
 	if last := shards[len(shards)-1]; last.EndBefore != "" {
-		p.addf("last shard %s ends before %q; names after it are never listed",
+		p.addf("last shard %s ends before %q; names from it on are never listed",
 			last.Job, last.EndBefore)
 	}
 	for i, sh := range shards {
+		for _, bound := range []string{sh.StartAfter, sh.EndBefore} {
+			if bound != "" && !strings.HasPrefix(bound, sh.Prefix) {
+				p.addf("shard %s bound %q is outside prefix %q", sh.Job, bound, sh.Prefix)
+			}
+		}
 		if sh.StartAfter != "" && sh.EndBefore != "" && sh.StartAfter >= sh.EndBefore {
 			p.addf("shard %s is empty: start-after %q, end-before %q",
 				sh.Job, sh.StartAfter, sh.EndBefore)
 		}
-		if i+1 < len(shards) && sh.EndBefore != shards[i+1].StartAfter {
-			p.addf("shard %s ends before %q but shard %s starts after %q",
-				sh.Job, sh.EndBefore, shards[i+1].Job, shards[i+1].StartAfter)
+		if i+1 < len(shards) {
+			next := shards[i+1]
+			if sh.EndBefore == "" || next.StartAfter >= sh.EndBefore {
+				p.addf("gap: shard %s ends before %q but shard %s starts after %q",
+					sh.Job, sh.EndBefore, next.Job, next.StartAfter)
+			}
 		}
 	}
 	return p.err()

@@ -127,19 +127,24 @@ func TestChecksCatchBrokenManifests(t *testing.T) {
 			wantErr: `SLUICE_TOPIC "objects", want Terraform's "sluice-objects"`,
 		},
 		{
-			name:  "gap between shards",
+			name:  "shard starts after the name the previous one ends before",
 			dir:   "deploy/k8s/backfill/shards",
 			check: shards,
 			break_: func(t *testing.T, s *Set) {
-				for i := range s.Jobs {
-					args := s.Jobs[i].Spec.Template.Spec.Containers[0].Args
-					for j, a := range args {
-						args[j] = strings.Replace(a, "--start-after=$(BACKFILL_PREFIX)8",
-							"--start-after=$(BACKFILL_PREFIX)9", 1)
-					}
+				setArg(s, "--start-after=7fff.bin", "--start-after=8000.bin")
+			},
+			wantErr: `gap: shard sluice-backfill-1 ends before "8000.bin" but shard sluice-backfill-2 starts after "8000.bin"`,
+		},
+		{
+			name:  "shard bounds outside the prefix",
+			dir:   "deploy/k8s/backfill/shards",
+			check: shards,
+			break_: func(t *testing.T, s *Set) {
+				for i := range s.ConfigMaps {
+					s.ConfigMaps[i].Data["BACKFILL_PREFIX"] = "incoming/"
 				}
 			},
-			wantErr: `ends before "8" but shard sluice-backfill-2 starts after "9"`,
+			wantErr: `bound "3fff.bin" is outside prefix "incoming/"`,
 		},
 	}
 	c := contract(t)
@@ -174,4 +179,16 @@ func workerContainerOf(t *testing.T, s *Set) *corev1.Container {
 		t.Fatalf("no container %s", workerContainer)
 	}
 	return c
+}
+
+// setArg replaces an exact argument in every Job's container.
+func setArg(s *Set, from, to string) {
+	for i := range s.Jobs {
+		args := s.Jobs[i].Spec.Template.Spec.Containers[0].Args
+		for j := range args {
+			if args[j] == from {
+				args[j] = to
+			}
+		}
+	}
 }

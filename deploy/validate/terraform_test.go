@@ -155,6 +155,7 @@ func TestTerraformIAM(t *testing.T) {
 
 	want := []binding{
 		{"google_pubsub_subscription.worker", "roles/pubsub.subscriber", workerP},
+		{"google_pubsub_subscription.worker", "roles/pubsub.viewer", workerP},
 		{"google_pubsub_topic.dead_letter", "roles/pubsub.publisher", workerP},
 		{"google_storage_bucket.input", "roles/storage.objectViewer", workerP},
 		{"google_storage_bucket.output", "roles/storage.objectUser", workerP},
