@@ -135,11 +135,13 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 	st, listErr := backfill.List(ctx, gcs.Bucket(lc.Bucket), lc, func(o *storage.ObjectAttrs) error {
 		return s.send(ctx, backfill.Event(lc.Bucket, o))
 	})
-	counts, closeErr := s.close()
+	counts := s.drain()
 	var ckptErr error
 	if ckpt != nil {
+		// The last save syncs the failures file before it records a position past them.
 		ckptErr = ckpt.stop()
 	}
+	closeErr := s.failures.close()
 	prog.end()
 
 	sum := summary{

@@ -12,6 +12,7 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -36,7 +37,13 @@ type engines struct {
 // cannot run in parallel.
 func startEngines(t *testing.T, objects ...fakestorage.Object) *engines {
 	t.Helper()
-	ps := pstest.NewServer()
+	return startEnginesWith(t, nil, objects...)
+}
+
+// startEnginesWith is startEngines with pstest reactors, to inject errors.
+func startEnginesWith(t *testing.T, reactors []pstest.ServerReactorOption, objects ...fakestorage.Object) *engines {
+	t.Helper()
+	ps := pstest.NewServer(reactors...)
 	t.Cleanup(func() { ps.Close() })
 	conn, err := grpc.NewClient(ps.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -112,3 +119,13 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func objectsNamed(bucket string, names ...string) []fakestorage.Object {
+	var objs []fakestorage.Object
+	for _, n := range names {
+		objs = append(objs, object(bucket, n, "content of "+n))
+	}
+	return objs
+}
+
+var sortStrings = cmpopts.SortSlices(func(a, b string) bool { return a < b })

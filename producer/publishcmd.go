@@ -87,7 +87,8 @@ func runPublish(ctx context.Context, e env, args []string, std stdio) (err error
 	})
 	r := namelist.NewReader(in, f, *bucket)
 	readErr := readInput(ctx, r, s, std)
-	counts, closeErr := s.close()
+	counts := s.drain()
+	closeErr := s.failures.close()
 	prog.end()
 
 	sum := summary{
