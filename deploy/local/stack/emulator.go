@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,11 +38,20 @@ const (
 	// emulatorTailBytes is how much of the emulator's output an error
 	// quotes: enough for a Java exception's first frames.
 	emulatorTailBytes = 4 << 10
+
+	// emulatorFatal starts the JVM's report of an exception that ended the
+	// main thread. The emulator's other threads keep the JVM alive after
+	// it (seen with "java.net.BindException: Address already in use"), so
+	// the process does not exit and only its output tells of the failure.
+	emulatorFatal = `Exception in thread "main"`
 )
 
 // findEmulator returns the path of the Pub/Sub emulator's launcher, or an
-// error saying what is missing.
-func findEmulator(ctx context.Context) (string, error) {
+// error saying what is missing. The answer is looked up once per process:
+// asking gcloud takes about half a second.
+var findEmulator = sync.OnceValues(lookupEmulator)
+
+func lookupEmulator() (string, error) {
 	if _, err := exec.LookPath("java"); err != nil {
 		return "", fmt.Errorf("java: %w", err)
 	}
@@ -49,7 +59,7 @@ func findEmulator(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("google cloud cli: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, gcloud, "info",
 		"--format=value(installation.sdk_root)").Output()
@@ -75,11 +85,9 @@ type emulator struct {
 // startEmulator launches the emulator on loopback, logging to
 // dir/pubsub-emulator.log. It returns without waiting for it to answer.
 func startEmulator(launcher string, port int, dir string) (*emulator, error) {
-	if port == 0 {
-		var err error
-		if port, err = freePort(); err != nil {
-			return nil, err
-		}
+	port, err := checkPort(port)
+	if err != nil {
+		return nil, err
 	}
 	logFile, err := os.Create(filepath.Join(dir, "pubsub-emulator.log"))
 	if err != nil {
@@ -121,11 +129,14 @@ func (e *emulator) waitReady(ctx context.Context, c *pubsub.Client, project stri
 	defer cancel()
 	req := &pubsubpb.ListTopicsRequest{Project: "projects/" + project}
 	for {
-		attempt, cancelAttempt := context.WithTimeout(ctx, time.Second)
+		attempt, cancelAttempt := context.WithTimeout(ctx, 500*time.Millisecond)
 		_, err := c.TopicAdminClient.ListTopics(attempt, req).Next()
 		cancelAttempt()
 		if err == nil || errors.Is(err, iterator.Done) {
 			return nil
+		}
+		if e.out.fatal.Load() {
+			return fmt.Errorf("pubsub emulator on %s failed; output ends:\n%s", e.host, e.out)
 		}
 		select {
 		case <-e.exited:
@@ -159,17 +170,23 @@ func (e *emulator) stop() error {
 	return nil
 }
 
-// tailWriter keeps the last max bytes written to it. It is safe for
-// concurrent use.
+// tailWriter keeps the last max bytes written to it, and notes whether the
+// output reported a fatal error. It is safe for concurrent use.
 type tailWriter struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu    sync.Mutex
+	max   int
+	buf   []byte
+	fatal atomic.Bool
 }
 
 func (w *tailWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// A marker split across two writes is missed; waitReady's timeout still
+	// ends the wait.
+	if bytes.Contains(p, []byte(emulatorFatal)) {
+		w.fatal.Store(true)
+	}
 	w.buf = append(w.buf, p...)
 	if over := len(w.buf) - w.max; over > 0 {
 		w.buf = append(w.buf[:0], w.buf[over:]...)

@@ -30,7 +30,7 @@ func startStack(t *testing.T, cfg Config) *Stack {
 // installed.
 func requireEmulator(t *testing.T) {
 	t.Helper()
-	if _, err := findEmulator(context.Background()); err != nil {
+	if _, err := findEmulator(); err != nil {
 		t.Skipf("pubsub emulator not installed (needs the Google Cloud CLI's "+
 			"pubsub emulator component and java): %v", err)
 	}
@@ -40,7 +40,7 @@ func requireEmulator(t *testing.T) {
 // the emulator when installed.
 func engines(t *testing.T) []string {
 	t.Helper()
-	if _, err := findEmulator(context.Background()); err != nil {
+	if _, err := findEmulator(); err != nil {
 		t.Logf("pubsub emulator not installed, testing pstest only: %v", err)
 		return []string{PubSubPstest}
 	}

@@ -27,7 +27,7 @@ func (s *Stack) startPubSub(ctx context.Context, cfg Config, dir string) error {
 	var launcher string
 	if engine != PubSubPstest {
 		var err error
-		launcher, err = findEmulator(ctx)
+		launcher, err = findEmulator()
 		switch {
 		case err == nil:
 			engine = PubSubEmulator

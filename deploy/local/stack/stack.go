@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
@@ -138,8 +139,8 @@ func (c Config) Validate() error {
 }
 
 // Stack is a running set of local engines. Its exported fields are set by
-// Start and must not be changed. Methods are safe for concurrent use, except
-// Close, which must be called once, after all other calls return.
+// Start and must not be changed. Methods are safe for concurrent use; Close
+// ends the Stack, and calls made after it fail.
 type Stack struct {
 	// PubSubHost and StorageHost are the engines' "127.0.0.1:port"
 	// addresses, the values of PUBSUB_EMULATOR_HOST and
@@ -165,6 +166,9 @@ type Stack struct {
 	storage     *fakestorage.Server
 	storageAPI  *storage.Client
 	env         *envClaim
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start starts the Pub/Sub and storage engines on loopback, creates the
@@ -252,8 +256,14 @@ func (s *Stack) Env() []string {
 
 // Close stops everything Start started, the emulator's whole process group
 // included, restores PUBSUB_EMULATOR_HOST, and removes the temporary Dir if
-// Start made one. It blocks until the engines have stopped.
+// Start made one. It blocks until the engines have stopped. Later calls do
+// nothing and return the first call's result.
 func (s *Stack) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Stack) close() error {
 	var errs []error
 	// Storage first: it owns the notification publisher, which must not
 	// outlive the Pub/Sub engine it publishes to.

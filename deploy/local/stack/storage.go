@@ -17,12 +17,9 @@ import (
 // startStorage serves fake-gcs-server on loopback with its filesystem
 // backend under root, and creates cfg.Buckets.
 func (s *Stack) startStorage(ctx context.Context, cfg Config, root string) error {
-	port := cfg.StoragePort
-	if port == 0 {
-		var err error
-		if port, err = freePort(); err != nil {
-			return err
-		}
+	port, err := checkPort(cfg.StoragePort)
+	if err != nil {
+		return err
 	}
 	host := fmt.Sprintf("%s:%d", loopback, port)
 	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{
