@@ -1,0 +1,9 @@
+# Producer benchmark against the local Pub/Sub emulator and fake-gcs-server; the root
+# Makefile includes this file. Not a timed test: it prints names/s and peak RSS.
+#   make bench-producer PRODUCER_BENCH_PUBLISH=100000,1000000 PRODUCER_BENCH_LIST=10000
+PRODUCER_BENCH_PUBLISH ?= 100000,1000000
+PRODUCER_BENCH_LIST ?= 10000,100000
+
+.PHONY: bench-producer
+bench-producer:
+	go run ./bench/producer -publish $(PRODUCER_BENCH_PUBLISH) -list $(PRODUCER_BENCH_LIST)

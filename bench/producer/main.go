@@ -1,0 +1,225 @@
+// Command producer-bench measures the producer against local engines: publishing N
+// names from a file to the Pub/Sub emulator, and backfilling M objects from
+// fake-gcs-server. It reports names/s and peak RSS of the producer process. It is a
+// benchmark, not a test: run it with `make bench-producer`.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+)
+
+func main() {
+	publishCounts := flag.String("publish", "100000,1000000", "comma-separated name counts to publish")
+	listCounts := flag.String("list", "10000", "comma-separated object counts to backfill")
+	emulator := flag.String("emulator", "", "Pub/Sub emulator launcher (default: from gcloud's SDK root)")
+	producer := flag.String("producer", "", "producer binary (default: built into a temporary directory)")
+	flag.Parse()
+	if err := run(*publishCounts, *listCounts, *emulator, *producer); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(publishCounts, listCounts, emulator, producer string) error {
+	dir, err := os.MkdirTemp("", "producer-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if producer == "" {
+		producer = filepath.Join(dir, "producer")
+		if out, err := exec.Command("go", "build", "-o", producer, "./producer").CombinedOutput(); err != nil {
+			return fmt.Errorf("build producer: %v\n%s", err, out)
+		}
+	}
+	addr, stop, err := startEmulator(emulator)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	env := append(os.Environ(), "PUBSUB_EMULATOR_HOST="+addr, "SLUICE_PROJECT=bench")
+
+	fmt.Printf("%-9s %10s %10s %12s %12s\n", "phase", "count", "seconds", "names/s", "peak RSS MiB")
+	for i, n := range counts(publishCounts) {
+		topic := fmt.Sprintf("publish-%d", i)
+		if err := createTopic(addr, topic); err != nil {
+			return err
+		}
+		input := filepath.Join(dir, "names.txt")
+		if err := writeNames(input, n); err != nil {
+			return err
+		}
+		r, err := measure(producer, env, "publish", "--topic", topic, "--input", input, "--bucket", "bench")
+		if err != nil {
+			return err
+		}
+		r.print("publish", n)
+	}
+	for i, n := range counts(listCounts) {
+		topic := fmt.Sprintf("backfill-%d", i)
+		if err := createTopic(addr, topic); err != nil {
+			return err
+		}
+		gcs, err := startStorage(filepath.Join(dir, fmt.Sprint("gcs-", i)), n)
+		if err != nil {
+			return err
+		}
+		r, err := measure(producer, append(env, "STORAGE_EMULATOR_HOST="+gcs.URL()),
+			"backfill", "--topic", topic, "--bucket", "bench")
+		gcs.Stop()
+		if err != nil {
+			return err
+		}
+		r.print("backfill", n)
+	}
+	return nil
+}
+
+type result struct {
+	elapsed time.Duration
+	maxRSS  int64 // bytes
+}
+
+func (r result) print(phase string, n int) {
+	fmt.Printf("%-9s %10d %10.2f %12.0f %12.1f\n", phase, n, r.elapsed.Seconds(),
+		float64(n)/r.elapsed.Seconds(), float64(r.maxRSS)/(1<<20))
+}
+
+// measure runs the producer and returns its wall time and peak resident set.
+func measure(bin string, env []string, args ...string) (result, error) {
+	cmd := exec.Command(bin, append(args, "--progress", "0")...)
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	el := time.Since(start)
+	if err != nil {
+		return result{}, fmt.Errorf("producer %v: %v\n%s", args, err, tail(stderr.String()))
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return result{elapsed: el, maxRSS: ru.Maxrss << 10}, nil // Maxrss is in KiB on Linux
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return s[len(s)-2000:]
+	}
+	return s
+}
+
+func counts(s string) []int {
+	var ns []int
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			ns = append(ns, n)
+		}
+	}
+	return ns
+}
+
+func writeNames(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for i := range n {
+		fmt.Fprintf(w, "data/2026/%03d/object-%09d.json\n", i%1000, i)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// startEmulator starts the Pub/Sub emulator in its own process group (its launcher is a
+// script that starts java as a child) and returns its address and a stop function that
+// kills the group.
+func startEmulator(launcher string) (string, func(), error) {
+	if launcher == "" {
+		out, err := exec.Command("gcloud", "info", "--format=value(installation.sdk_root)").Output()
+		if err != nil {
+			return "", nil, fmt.Errorf("find the gcloud SDK: %w", err)
+		}
+		launcher = filepath.Join(strings.TrimSpace(string(out)), "platform/pubsub-emulator/bin/cloud-pubsub-emulator")
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(launcher, "--host=127.0.0.1", fmt.Sprintf("--port=%d", port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start emulator: %w", err)
+	}
+	stop := func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr, stop, nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("emulator did not listen on %s", addr)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func createTopic(addr, topic string) error {
+	os.Setenv("PUBSUB_EMULATOR_HOST", addr)
+	ctx := context.Background()
+	c, err := pubsub.NewClient(ctx, "bench")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/bench/topics/" + topic})
+	return err
+}
+
+// startStorage starts fake-gcs-server on loopback with n small objects in bucket
+// "bench", on its filesystem backend (its memory backend scans a slice per create).
+func startStorage(root string, n int) (*fakestorage.Server, error) {
+	objs := make([]fakestorage.Object, n)
+	for i := range objs {
+		objs[i] = fakestorage.Object{
+			ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "bench", Name: fmt.Sprintf("data/object-%09d", i)},
+			Content:     []byte("x"),
+		}
+	}
+	return fakestorage.NewServerWithOptions(fakestorage.Options{
+		Scheme:         "http",
+		Host:           "127.0.0.1",
+		StorageRoot:    root,
+		InitialObjects: objs,
+	})
+}
