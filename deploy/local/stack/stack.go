@@ -72,7 +72,9 @@ type Config struct {
 	PubSub string
 
 	// Dir holds the storage server's files and the emulator's log. Default:
-	// a new temporary directory, removed by Close. A Dir given here is kept.
+	// a new temporary directory, removed by Close. A Dir given here is kept,
+	// and a later Start on it finds its buckets and objects again. Pub/Sub
+	// state is not kept: both engines hold it in memory only.
 	Dir string
 
 	// PubSubPort and StoragePort are the loopback ports to serve on; 0 (the
