@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,11 +30,15 @@ func main() {
 	listCounts := flag.String("list", "10000", "comma-separated object counts to backfill")
 	emulator := flag.String("emulator", "", "Pub/Sub emulator launcher (default: from gcloud's SDK root)")
 	producer := flag.String("producer", "", "producer binary (default: built into a temporary directory)")
+	flag.StringVar(&cpuProfile, "fakeprofile", "", "write a CPU profile of fake-gcs-server during backfills to `FILE`")
 	flag.Parse()
 	if err := run(*publishCounts, *listCounts, *emulator, *producer); err != nil {
 		log.Fatal(err)
 	}
 }
+
+// cpuProfile is where the fake's CPU profile goes; "" for none.
+var cpuProfile string
 
 func run(publishCounts, listCounts, emulator, producer string) error {
 	dir, err := os.MkdirTemp("", "producer-bench")
@@ -54,7 +59,8 @@ func run(publishCounts, listCounts, emulator, producer string) error {
 	defer stop()
 	env := append(os.Environ(), "PUBSUB_EMULATOR_HOST="+addr, "SLUICE_PROJECT=bench")
 
-	fmt.Printf("%-9s %10s %10s %12s %12s\n", "phase", "count", "seconds", "names/s", "peak RSS MiB")
+	fmt.Printf("%-9s %10s %10s %12s %12s %12s\n", "phase", "count", "seconds", "names/s", "peak RSS MiB",
+		"producer CPU s")
 	for i, n := range counts(publishCounts) {
 		topic := fmt.Sprintf("publish-%d", i)
 		if err := createTopic(addr, topic); err != nil {
@@ -79,8 +85,18 @@ func run(publishCounts, listCounts, emulator, producer string) error {
 		if err != nil {
 			return err
 		}
+		// The fake runs in this process: a profile of it shows where listing time goes.
+		if cpuProfile != "" {
+			f, err := os.Create(fmt.Sprintf("%s.%d", cpuProfile, n))
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
 		r, err := measure(producer, append(env, "STORAGE_EMULATOR_HOST="+gcs.URL()),
 			"backfill", "--topic", topic, "--bucket", "bench")
+		pprof.StopCPUProfile()
 		gcs.Stop()
 		if err != nil {
 			return err
@@ -92,12 +108,13 @@ func run(publishCounts, listCounts, emulator, producer string) error {
 
 type result struct {
 	elapsed time.Duration
-	maxRSS  int64 // bytes
+	cpu     time.Duration // the producer's user plus system time
+	maxRSS  int64         // bytes
 }
 
 func (r result) print(phase string, n int) {
-	fmt.Printf("%-9s %10d %10.2f %12.0f %12.1f\n", phase, n, r.elapsed.Seconds(),
-		float64(n)/r.elapsed.Seconds(), float64(r.maxRSS)/(1<<20))
+	fmt.Printf("%-9s %10d %10.2f %12.0f %12.1f %12.2f\n", phase, n, r.elapsed.Seconds(),
+		float64(n)/r.elapsed.Seconds(), float64(r.maxRSS)/(1<<20), r.cpu.Seconds())
 }
 
 // measure runs the producer and returns its wall time and peak resident set.
@@ -113,7 +130,8 @@ func measure(bin string, env []string, args ...string) (result, error) {
 		return result{}, fmt.Errorf("producer %v: %v\n%s", args, err, tail(stderr.String()))
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return result{elapsed: el, maxRSS: ru.Maxrss << 10}, nil // Maxrss is in KiB on Linux
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return result{elapsed: el, cpu: cpu, maxRSS: ru.Maxrss << 10}, nil // Maxrss is in KiB on Linux
 }
 
 func tail(s string) string {

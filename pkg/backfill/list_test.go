@@ -1,0 +1,111 @@
+package backfill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"github.com/google/go-cmp/cmp"
+)
+
+func newBucket(t *testing.T, names ...string) *storage.Client {
+	t.Helper()
+	var objs []fakestorage.Object
+	for _, n := range names {
+		objs = append(objs, fakestorage.Object{
+			ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "b", Name: n},
+			Content:     []byte(n),
+		})
+	}
+	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{InitialObjects: objs, NoListener: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv.Client()
+}
+
+func listNames(t *testing.T, b *storage.BucketHandle, cfg Config) ([]string, Stats, error) {
+	t.Helper()
+	var got []string
+	st, err := List(context.Background(), b, cfg, func(o *storage.ObjectAttrs) error {
+		got = append(got, o.Name)
+		return nil
+	})
+	return got, st, err
+}
+
+func TestList(t *testing.T) {
+	b := newBucket(t, "a", "b/1", "b/2", "c\nnl", "d").Bucket("b")
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"all, across pages", Config{Bucket: "b", PageSize: 2}, []string{"a", "b/1", "b/2", "c\nnl", "d"}},
+		{"prefix", Config{Bucket: "b", Prefix: "b/"}, []string{"b/1", "b/2"}},
+		{"range excludes both ends", Config{Bucket: "b", StartAfter: "a", EndBefore: "d"}, []string{"b/1", "b/2", "c\nnl"}},
+		{"updated in the future", Config{Bucket: "b", UpdatedSince: time.Now().Add(time.Hour)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, err := listNames(t, b, tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("List(%+v) names mismatch (-want +got):\n%s", tt.cfg, diff)
+			}
+		})
+	}
+}
+
+func TestListErrors(t *testing.T) {
+	c := newBucket(t, "a")
+	b := c.Bucket("b")
+	if _, _, err := listNames(t, c.Bucket("missing"), Config{Bucket: "missing"}); !errors.Is(err, storage.ErrBucketNotExist) {
+		t.Errorf("List(missing bucket) = %v, want ErrBucketNotExist", err)
+	}
+	stop := errors.New("stop")
+	_, err := List(context.Background(), b, Config{Bucket: "b"}, func(*storage.ObjectAttrs) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Errorf("List with a failing callback = %v, want its error", err)
+	}
+	for _, cfg := range []Config{{}, {Bucket: "b", PageSize: -1}, {Bucket: "b", StartAfter: "z", EndBefore: "a"}} {
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil, want an error", cfg)
+		}
+	}
+}
+
+func TestSplitCoversOnce(t *testing.T) {
+	var names []string
+	for i := range 37 {
+		names = append(names, fmt.Sprintf("o%03d", i))
+	}
+	b := newBucket(t, names...).Bucket("b")
+	for _, n := range []int{1, 2, 5, 37, 50} {
+		ranges, err := Split(context.Background(), b, Config{Bucket: "b"}, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range ranges {
+			part, _, err := listNames(t, b, Config{Bucket: "b", StartAfter: r.StartAfter, EndBefore: r.EndBefore})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(len(part)) != r.Objects {
+				t.Errorf("Split(%d): range %+v lists %d objects", n, r, len(part))
+			}
+			got = append(got, part...)
+		}
+		if diff := cmp.Diff(names, got); diff != "" {
+			t.Errorf("Split(%d) ranges cover (-want +got):\n%s", n, diff)
+		}
+	}
+}
