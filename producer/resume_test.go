@@ -147,4 +147,3 @@ func TestShardsCoverOnce(t *testing.T) {
 		})
 	}
 }
-
