@@ -37,39 +37,60 @@ func pubsubClient(t *testing.T, s *Stack) *pubsub.Client {
 	return c
 }
 
-func TestNotify(t *testing.T) {
+// TestPubSub runs the worker-facing checks against each engine, sharing one
+// stack per engine because the emulator takes a second or more to start.
+func TestPubSub(t *testing.T) {
 	for _, engine := range engines(t) {
 		t.Run(engine, func(t *testing.T) {
-			s := startStack(t, Config{PubSub: engine, Buckets: []string{"uploads"}})
+			s, err := Start(context.Background(), Config{
+				PubSub:      engine,
+				Buckets:     []string{"uploads"},
+				AckDeadline: 20 * time.Second,
+			})
+			if err != nil {
+				t.Fatalf("Start() = %v", err)
+			}
+			defer s.Close()
 			if s.PubSub != engine {
 				t.Fatalf("Stack.PubSub = %q, want %q", s.PubSub, engine)
 			}
 			t.Logf("%s answered after %v", engine, s.PubSubStartup)
-			ctx := context.Background()
-			if err := s.Notify(ctx, "uploads", "in/"); err != nil {
-				t.Fatalf("Notify() = %v", err)
-			}
-			bucket := storageClient(t, s).Bucket("uploads")
-			sub := pubsubClient(t, s).Subscriber(s.Subscription)
+			c := pubsubClient(t, s)
 
-			mustWrite(t, bucket.Object("out/ignored"), "outside the prefix")
-			first := mustWrite(t, bucket.Object("in/a.txt"), "first")
-			second := mustWrite(t, bucket.Object("in/a.txt"), "second")
-
-			msgs := receive(t, sub, 2, 300*time.Millisecond)
-			if len(msgs) != 2 {
-				t.Fatalf("got %d messages, want 2 (none for out/): %v", len(msgs), attrsOf(msgs))
-			}
-			slices.SortFunc(msgs, func(a, b *pubsub.Message) int {
-				return strings.Compare(a.Attributes["objectGeneration"],
-					b.Attributes["objectGeneration"])
-			})
-			checkFinalize(t, msgs[0], first, nil)
-			checkFinalize(t, msgs[1], second, map[string]string{
-				"overwroteGeneration": strconv.FormatInt(first.Generation, 10),
-			})
+			t.Run("subscription", func(t *testing.T) { testSubscription(t, s, c) })
+			t.Run("notify", func(t *testing.T) { testNotify(t, s, c) })
+			t.Run("dead letter", func(t *testing.T) { testDeadLetter(t, s, c) })
+			t.Run("close", func(t *testing.T) { testClose(t, s) })
 		})
 	}
+}
+
+// testNotify checks that a notification configuration made by Notify
+// publishes one message per write under its prefix, and none for others.
+func testNotify(t *testing.T, s *Stack, c *pubsub.Client) {
+	ctx := context.Background()
+	if err := s.Notify(ctx, "uploads", "in/"); err != nil {
+		t.Fatalf("Notify() = %v", err)
+	}
+	bucket := storageClient(t, s).Bucket("uploads")
+	sub := c.Subscriber(s.Subscription)
+
+	mustWrite(t, bucket.Object("out/ignored"), "outside the prefix")
+	first := mustWrite(t, bucket.Object("in/a.txt"), "first")
+	second := mustWrite(t, bucket.Object("in/a.txt"), "second")
+
+	msgs := receive(t, sub, 2, 300*time.Millisecond)
+	if len(msgs) != 2 {
+		t.Fatalf("got %d messages, want 2 (none for out/): %v", len(msgs), attrsOf(msgs))
+	}
+	slices.SortFunc(msgs, func(a, b *pubsub.Message) int {
+		return strings.Compare(a.Attributes["objectGeneration"],
+			b.Attributes["objectGeneration"])
+	})
+	checkFinalize(t, msgs[0], first, nil)
+	checkFinalize(t, msgs[1], second, map[string]string{
+		"overwroteGeneration": strconv.FormatInt(first.Generation, 10),
+	})
 }
 
 func attrsOf(msgs []*pubsub.Message) []map[string]string {
@@ -122,27 +143,18 @@ func checkFinalize(t *testing.T, m *pubsub.Message, want *storage.ObjectAttrs, e
 	}
 }
 
-func TestSubscriptions(t *testing.T) {
-	for _, engine := range engines(t) {
-		t.Run(engine, func(t *testing.T) {
-			s := startStack(t, Config{PubSub: engine, AckDeadline: 20 * time.Second})
-			c := pubsubClient(t, s)
-			ctx := context.Background()
-
-			sub, err := c.SubscriptionAdminClient.GetSubscription(ctx,
-				&pubsubpb.GetSubscriptionRequest{Subscription: s.subscriptionName(s.Subscription)})
-			if err != nil {
-				t.Fatalf("GetSubscription() = %v", err)
-			}
-			got := []any{sub.Topic, sub.AckDeadlineSeconds,
-				sub.DeadLetterPolicy.GetDeadLetterTopic(), sub.DeadLetterPolicy.GetMaxDeliveryAttempts()}
-			want := []any{s.topicName(s.Topic), int32(20), s.topicName(s.DeadLetterTopic), int32(5)}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("subscription topic, ack deadline, dead letter (-want +got):\n%s", diff)
-			}
-
-			testDeadLetter(t, s, c)
-		})
+// testSubscription checks the worker subscription's settings.
+func testSubscription(t *testing.T, s *Stack, c *pubsub.Client) {
+	sub, err := c.SubscriptionAdminClient.GetSubscription(context.Background(),
+		&pubsubpb.GetSubscriptionRequest{Subscription: s.subscriptionName(s.Subscription)})
+	if err != nil {
+		t.Fatalf("GetSubscription() = %v", err)
+	}
+	got := []any{sub.Topic, sub.AckDeadlineSeconds,
+		sub.DeadLetterPolicy.GetDeadLetterTopic(), sub.DeadLetterPolicy.GetMaxDeliveryAttempts()}
+	want := []any{s.topicName(s.Topic), int32(20), s.topicName(s.DeadLetterTopic), int32(5)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("subscription topic, ack deadline, dead letter (-want +got):\n%s", diff)
 	}
 }
 
@@ -259,21 +271,24 @@ func TestStartBusyPort(t *testing.T) {
 	startStack(t, Config{PubSub: PubSubPstest})
 }
 
-func TestEmulatorClose(t *testing.T) {
-	requireEmulator(t)
-	s, err := Start(context.Background(), Config{PubSub: PubSubEmulator})
-	if err != nil {
-		t.Fatalf("Start() = %v", err)
-	}
-	pgid := s.pubsub.(*emulator).cmd.Process.Pid
-	if err := syscall.Kill(-pgid, 0); err != nil {
-		t.Fatalf("emulator process group %d not running: %v", pgid, err)
+// testClose closes s and checks that its Pub/Sub engine is gone: the port
+// refuses connections and, for the emulator, no process of its group is
+// left.
+func testClose(t *testing.T, s *Stack) {
+	pgid := 0
+	if em, ok := s.pubsub.(*emulator); ok {
+		pgid = em.cmd.Process.Pid
+		if err := syscall.Kill(-pgid, 0); err != nil {
+			t.Fatalf("emulator process group %d not running: %v", pgid, err)
+		}
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
 	}
-	if err := syscall.Kill(-pgid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("after Close, signalling process group %d = %v, want ESRCH", pgid, err)
+	if pgid != 0 {
+		if err := syscall.Kill(-pgid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("after Close, signalling process group %d = %v, want ESRCH", pgid, err)
+		}
 	}
 	if conn, err := net.Dial("tcp", s.PubSubHost); err == nil {
 		conn.Close()
