@@ -110,6 +110,8 @@ func (w *Worker) read(ctx context.Context, ev *notify.Event) (int64, error) {
 		return 0, fmt.Errorf("open %s: %w", ev.Key(), err)
 	}
 	defer r.Close()
+	w.stats.reading.Add(r.Attrs.Size)
+	defer w.stats.reading.Add(-r.Attrs.Size)
 
 	if ev.Generation == 0 {
 		ev.Generation = r.Attrs.Generation

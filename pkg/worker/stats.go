@@ -2,6 +2,7 @@ package worker
 
 import (
 	"sync/atomic"
+	"time"
 )
 
 // Stats counts what a Worker did. It is safe for concurrent use; the zero value is ready.
@@ -13,6 +14,10 @@ type Stats struct {
 	deadLetter atomic.Int64
 	ackFailed  atomic.Int64
 	outcomes   [6]atomic.Int64 // indexed like Outcomes
+	// reading is the size of the objects open for reading now.
+	reading atomic.Int64
+	// progress is when a message last began or settled, in Unix nanoseconds: see Live.
+	progress atomic.Int64
 }
 
 // Snapshot is a point-in-time copy of Stats.
@@ -21,6 +26,8 @@ type Snapshot struct {
 	// InFlight is the number of messages being handled now; PeakInFlight the most at once.
 	InFlight     int64 `json:"in_flight"`
 	PeakInFlight int64 `json:"peak_in_flight"`
+	// ReadingBytes is the size of the objects being read now.
+	ReadingBytes int64 `json:"reading_bytes"`
 	BytesRead    int64 `json:"bytes_read"`
 	// DeadLettered counts rejected messages published to the dead-letter topic.
 	DeadLettered int64 `json:"dead_lettered"`
@@ -31,6 +38,7 @@ type Snapshot struct {
 }
 
 func (s *Stats) begin() {
+	s.progress.Store(time.Now().UnixNano())
 	s.received.Add(1)
 	n := s.inFlight.Add(1)
 	for {
@@ -42,6 +50,7 @@ func (s *Stats) begin() {
 }
 
 func (s *Stats) end(o Outcome) {
+	s.progress.Store(time.Now().UnixNano())
 	s.inFlight.Add(-1)
 	for i, known := range Outcomes {
 		if known == o {
@@ -56,6 +65,7 @@ func (s *Stats) Snapshot() Snapshot {
 		Received:     s.received.Load(),
 		InFlight:     s.inFlight.Load(),
 		PeakInFlight: s.peak.Load(),
+		ReadingBytes: s.reading.Load(),
 		BytesRead:    s.bytesRead.Load(),
 		DeadLettered: s.deadLetter.Load(),
 		AckFailed:    s.ackFailed.Load(),

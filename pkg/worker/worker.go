@@ -63,6 +63,7 @@ type Worker struct {
 	log   *slog.Logger
 	stats Stats
 	ready atomic.Bool
+	live  liveState
 }
 
 // New returns a Worker, or an error if cfg or deps cannot work.
@@ -126,10 +127,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer abandon()
 
 	done := make(chan error, 1)
+	w.live.started.Store(true)
 	go func() {
-		done <- w.deps.Subscriber.Receive(ctx, func(_ context.Context, m *pubsub.Message) {
+		err := w.deps.Subscriber.Receive(ctx, func(_ context.Context, m *pubsub.Message) {
 			w.handle(work, m)
 		})
+		w.live.exited.Store(true)
+		done <- err
 	}()
 	w.ready.Store(true)
 	w.log.Info("receiving", "subscription", w.deps.Subscriber.String(),
@@ -145,6 +149,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 
+	w.live.draining.Store(true)
 	w.ready.Store(false)
 	start := time.Now()
 	w.log.Info("draining", "in_flight", w.stats.inFlight.Load(), "drain_timeout", w.cfg.DrainTimeout)
