@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-dev/sluice/bench/internal/chart"
+	"github.com/sluice-dev/sluice/bench/internal/harness"
+)
+
+// Soak targets from issue 6.
+const (
+	soakWarmup     = 100_000
+	maxSoakGrowth  = 0.05
+	goroutineSlack = 10 // goroutines a stream reconnect or a timer may add for a moment
+)
+
+// backlog bounds the messages published ahead of the consumer: the emulator keeps them
+// in its JVM heap, and a backlog of millions slows its delivery.
+const (
+	backlogHigh = 200_000
+	backlogLow  = 100_000
+)
+
+// soak runs the Sluice consumer, then the naive loop, through many messages each,
+// feeding the backlog as they go, and charts their memory over messages processed.
+func (b bench) soak(ctx context.Context) error {
+	n := b.o.messages
+	if n == 0 {
+		n = 1_000_000
+	}
+	naiveN := b.o.naiveCount
+	if naiveN == 0 {
+		naiveN = n
+	}
+	var runs []harness.Result
+	var samples []harness.Sample
+	for _, name := range []string{"sluice", "naive"} {
+		count, limit := n, time.Duration(0)
+		if name == "naive" {
+			count, limit = naiveN, b.o.naiveLimit
+		}
+		res, err := b.soakOne(ctx, name, count, limit)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, res)
+		samples = append(samples, res.Samples...)
+		fmt.Printf("%-7s %8d msgs in %5.0f s (%4.0f msg/s), peak RSS %6.1f MiB%s\n",
+			name, res.Messages, res.Busy, res.Rate(), mib(res.MaxRSS),
+			map[bool]string{true: ", stopped at the time limit"}[res.TimedOut])
+	}
+	if err := writeCSV(filepath.Join(b.o.out, "soak.csv"), samples); err != nil {
+		return err
+	}
+	path := filepath.Join(b.o.out, "soak-memory.png")
+	title := fmt.Sprintf("Memory over messages: Sluice (%d) and the naive client-per-message loop", n)
+	if err := chart.Memory(path, title, runs); err != nil {
+		return err
+	}
+	fmt.Println("chart:", path)
+	return soakVerdict(runs[0], runs[1])
+}
+
+// soakOne runs one consumer through count messages on its own topic, publishing in
+// batches so the backlog stays between backlogLow and backlogHigh.
+func (b bench) soakOne(ctx context.Context, name string, count int64, limit time.Duration) (harness.Result, error) {
+	topic := "soak-" + name
+	if err := b.env.Queue(ctx, topic, topic); err != nil {
+		return harness.Result{}, err
+	}
+	pub := b.env.Publisher(topic)
+	defer pub.Stop()
+	if err := pub.Publish(ctx, min(count, backlogHigh)); err != nil {
+		return harness.Result{}, err
+	}
+
+	var done atomic.Int64
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	feedErr := make(chan error, 1)
+	go func() { feedErr <- feed(feedCtx, pub, count, &done) }()
+
+	spec, err := b.spec(name, topic, count, "")
+	if err != nil {
+		return harness.Result{}, err
+	}
+	spec.Timeout = limit
+	spec.OnSample = func(s harness.Sample) { done.Store(s.Messages) }
+	res, err := harness.Run(ctx, spec)
+	stopFeed()
+	if ferr := <-feedErr; ferr != nil && err == nil && ctx.Err() == nil {
+		err = ferr
+	}
+	return res, err
+}
+
+// feed publishes until count messages are sent, topping the backlog up to backlogHigh
+// whenever it falls below backlogLow.
+func feed(ctx context.Context, pub *harness.Publisher, count int64, done *atomic.Int64) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for pub.Sent() < count {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if pub.Sent()-done.Load() > backlogLow {
+			continue
+		}
+		if err := pub.Publish(ctx, min(count-pub.Sent(), backlogHigh-backlogLow)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func soakVerdict(sluice, naive harness.Result) error {
+	g, err := harness.GrowthAfter(sluice, soakWarmup)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nsluice after warm-up (%d to %d messages): RSS %.1f -> %.1f MiB, peak %.1f MiB: "+
+		"%+.1f%% at the end, %+.1f%% at the peak; slope %+.2f MiB per 100k messages\n",
+		g.From, g.To, mib(g.RSSFrom), mib(g.RSSTo), mib(g.RSSPeakAfter),
+		100*g.EndGrowth(), 100*g.PeakGrowth(), g.SlopePer100k/(1<<20))
+	fmt.Printf("sluice goroutines: %d at %d messages, at most %d after\n",
+		g.GoroutinesFrom, g.From, g.GoroutinesMax)
+	if ng, err := harness.GrowthAfter(naive, min(soakWarmup, naive.Messages/10)); err == nil {
+		fmt.Printf("naive from %d to %d messages: RSS %.1f -> %.1f MiB (%+.0f%%), goroutines %d -> at most %d; "+
+			"slope %+.2f MiB per 100k messages\n",
+			ng.From, ng.To, mib(ng.RSSFrom), mib(ng.RSSTo), 100*ng.EndGrowth(),
+			ng.GoroutinesFrom, ng.GoroutinesMax, ng.SlopePer100k/(1<<20))
+	}
+	okRSS := g.PeakGrowth() <= maxSoakGrowth
+	okG := g.GoroutinesMax <= g.GoroutinesFrom+goroutineSlack
+	fmt.Printf("RSS growth after warm-up <= %.0f%%: %s; goroutines flat (+%d): %s\n",
+		100*maxSoakGrowth, verdict(okRSS), goroutineSlack, verdict(okG))
+	if !okRSS || !okG {
+		return fmt.Errorf("soak targets missed")
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+// Package consume holds what the benchmark consumers share, so that they differ only in
+// what is measured: their flags, the Pub/Sub receive settings, and the work done on each
+// object (read it to the end and hash it, keeping nothing).
+package consume
+
+import (
+	"context"
+	"crypto/md5"
+	"flag"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"cloud.google.com/go/pubsub/v2"
+
+	"github.com/sluice-dev/sluice/bench/internal/probe"
+)
+
+// Flags are every consumer's command-line settings. The harness passes the same values
+// to each consumer it compares.
+type Flags struct {
+	Project      string
+	Subscription string
+	// Concurrency is the number of messages held and processed at once
+	// (MaxOutstandingMessages); Streams the number of StreamingPull streams.
+	Concurrency int
+	Streams     int
+	// Count is how many messages to process before stopping; 0 runs until SIGTERM.
+	Count int64
+}
+
+// ParseFlags parses the command line into Flags.
+func ParseFlags() Flags {
+	var f Flags
+	flag.StringVar(&f.Project, "project", "sluice-local", "project of the subscription")
+	flag.StringVar(&f.Subscription, "subscription", "", "subscription ID to consume (required)")
+	flag.IntVar(&f.Concurrency, "concurrency", 32, "messages held and processed at once")
+	flag.IntVar(&f.Streams, "streams", 2, "StreamingPull streams")
+	flag.Int64Var(&f.Count, "count", 0, "stop after this many messages; 0 runs until SIGTERM")
+	flag.Parse()
+	if f.Subscription == "" {
+		fmt.Fprintln(os.Stderr, "-subscription is required")
+		os.Exit(2)
+	}
+	return f
+}
+
+// SubscriptionName returns the subscription's full resource name.
+func (f Flags) SubscriptionName() string {
+	return fmt.Sprintf("projects/%s/subscriptions/%s", f.Project, f.Subscription)
+}
+
+// Configure applies f to a subscriber's receive settings the way pkg/worker does, so
+// that the raw loops hold and process as many messages as the Sluice worker.
+func (f Flags) Configure(s *pubsub.Subscriber) {
+	rs := &s.ReceiveSettings
+	rs.MaxOutstandingMessages = f.Concurrency
+	rs.MaxOutstandingBytes = 16 << 20
+	rs.NumGoroutines = f.Streams
+	rs.EnablePerStreamFlowControl = false
+}
+
+// Main runs a consumer: it starts a probe on stdout, calls run with a context that is
+// cancelled on SIGTERM, SIGINT or when f.Count messages are done, writes the final
+// sample and exits non-zero if run failed.
+func Main(name string, run func(ctx context.Context, f Flags, p *probe.Probe) error) {
+	f := ParseFlags()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := probe.Start(os.Stdout, f.Count)
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-p.Reached():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := run(ctx, f, p)
+	cancel()
+	p.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// bufPool holds copy buffers, as the checksum processor does.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// Hash reads r to the end through CRC32C and MD5, the checksum processor's work, and
+// discards the result: the benchmark measures the pipeline around it, not its output.
+func Hash(r io.Reader) (int64, error) {
+	c, m := crc32.New(castagnoli), md5.New()
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	return io.CopyBuffer(io.MultiWriter(c, m), r, *buf)
+}

@@ -1,0 +1,79 @@
+package harness
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Growth summarises how a consumer's memory and goroutines moved after warm-up.
+type Growth struct {
+	// From and To are the message counts compared; RSSFrom and RSSTo the RSS there (the
+	// first sample at or past each mark; To is the run's last sample).
+	From, To       int64
+	RSSFrom, RSSTo int64
+	// RSSPeakAfter is the highest RSS sampled from From on.
+	RSSPeakAfter int64
+	// SlopePer100k is the least-squares slope of RSS over messages from From on, in
+	// bytes per 100,000 messages.
+	SlopePer100k float64
+	// GoroutinesFrom is the count at From; GoroutinesMax the most seen from From on.
+	GoroutinesFrom, GoroutinesMax int
+}
+
+// PeakGrowth returns how much the RSS peak after warm-up exceeds the RSS at warm-up,
+// as a fraction (0.05 is 5%).
+func (g Growth) PeakGrowth() float64 {
+	return float64(g.RSSPeakAfter-g.RSSFrom) / float64(g.RSSFrom)
+}
+
+// EndGrowth returns how much the last RSS exceeds the RSS at warm-up, as a fraction.
+func (g Growth) EndGrowth() float64 { return float64(g.RSSTo-g.RSSFrom) / float64(g.RSSFrom) }
+
+// GrowthAfter measures r's samples from the first one with at least from messages. It
+// fails if no sample reaches from.
+func GrowthAfter(r Result, from int64) (Growth, error) {
+	i := 0
+	for i < len(r.Samples) && r.Samples[i].Messages < from {
+		i++
+	}
+	after := r.Samples[i:]
+	if len(after) < 2 {
+		return Growth{}, fmt.Errorf("%s: fewer than 2 samples past %d messages", r.Name, from)
+	}
+	g := Growth{
+		From: after[0].Messages, To: after[len(after)-1].Messages,
+		RSSFrom: after[0].RSSBytes, RSSTo: after[len(after)-1].RSSBytes,
+		GoroutinesFrom: after[0].Goroutines,
+	}
+	var n, sx, sy, sxx, sxy float64
+	for _, s := range after {
+		g.RSSPeakAfter = max(g.RSSPeakAfter, s.RSSBytes)
+		g.GoroutinesMax = max(g.GoroutinesMax, s.Goroutines)
+		x, y := float64(s.Messages), float64(s.RSSBytes)
+		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	if d := n*sxx - sx*sx; d != 0 {
+		g.SlopePer100k = (n*sxy - sx*sy) / d * 1e5
+	}
+	return g, nil
+}
+
+// WriteCSV writes samples as CSV with a header row.
+func WriteCSV(w io.Writer, samples []Sample) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"consumer", "elapsed_s", "messages", "rss_bytes", "heap_bytes", "goroutines"})
+	for _, s := range samples {
+		cw.Write([]string{
+			s.Consumer,
+			strconv.FormatFloat(s.Elapsed, 'f', 1, 64),
+			strconv.FormatInt(s.Messages, 10),
+			strconv.FormatInt(s.RSSBytes, 10),
+			strconv.FormatUint(s.HeapBytes, 10),
+			strconv.Itoa(s.Goroutines),
+		})
+	}
+	cw.Flush()
+	return cw.Error()
+}
