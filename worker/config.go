@@ -24,11 +24,13 @@ type config struct {
 	OutputPrefix string `envconfig:"OUTPUT_PREFIX" default:"" desc:"prefix of every output object name, e.g. results/"`
 	GzipLevel    int    `envconfig:"GZIP_LEVEL" default:"0" desc:"gzip processor: compression level 1-9; 0 is gzip's default"`
 
-	MaxOutstandingMessages int           `envconfig:"MAX_OUTSTANDING_MESSAGES" default:"8" desc:"messages held and processed at once"`
+	MaxOutstandingMessages int           `envconfig:"MAX_OUTSTANDING_MESSAGES" default:"0" desc:"messages held and processed at once; 0 means 8, lowered to fit the memory limit (set explicitly, a value that cannot fit is refused)"`
+	MaxInFlightBytes       int64         `envconfig:"MAX_IN_FLIGHT_BYTES" default:"0" desc:"byte budget of objects in flight, each weighed min(size, WRITE_CHUNK_MAX)+1MiB; 0 derives it from the memory limit, negative disables"`
 	MaxOutstandingBytes    int           `envconfig:"MAX_OUTSTANDING_BYTES" default:"16777216" desc:"message bytes held at once (messages, not objects)"`
 	Streams                int           `envconfig:"STREAMS" default:"1" desc:"StreamingPull streams"`
 	ObjectTimeout          time.Duration `envconfig:"OBJECT_TIMEOUT" default:"10m" desc:"deadline for reading, processing and writing one object"`
 	DrainTimeout           time.Duration `envconfig:"DRAIN_TIMEOUT" default:"25s" desc:"time in-flight work may finish after SIGTERM; keep below the pod's grace period"`
+	ShutdownGrace          time.Duration `envconfig:"SHUTDOWN_GRACE" default:"15s" desc:"time past DRAIN_TIMEOUT shutdown may take before the worker exits 1 with messages unsettled"`
 	MaxExtension           time.Duration `envconfig:"MAX_EXTENSION" default:"0" desc:"total lease extension per message; 0 means the object timeout plus 1m"`
 	MaxExtensionPeriod     time.Duration `envconfig:"MAX_EXTENSION_PERIOD" default:"60s" desc:"longest single lease extension (10s-600s): the redelivery delay after a crash"`
 	WriteChunkMax          int           `envconfig:"WRITE_CHUNK_MAX" default:"8388608" desc:"largest upload buffer per output, in bytes; smaller outputs get less"`
@@ -45,6 +47,14 @@ func loadConfig() (config, error) {
 	var c config
 	if err := envconfig.Process(envPrefix, &c); err != nil {
 		return config{}, fmt.Errorf("configuration: %w", err)
+	}
+	// envconfig's required accepts a variable that is set but empty.
+	for name, v := range map[string]string{
+		"PROJECT": c.Project, "SUBSCRIPTION": c.Subscription, "OUTPUT_BUCKET": c.OutputBucket,
+	} {
+		if v == "" {
+			return config{}, fmt.Errorf("configuration: %s_%s is required", envPrefix, name)
+		}
 	}
 	switch c.Processor {
 	case "checksum", "gzip":
@@ -74,7 +84,8 @@ VARIABLE	DEFAULT	REQUIRED	MEANING
 {{range .}}{{usage_key .}}	{{usage_default .}}	{{usage_required .}}	{{usage_description .}}
 {{end}}
 The standard PUBSUB_EMULATOR_HOST and STORAGE_EMULATOR_HOST point the clients at local
-engines; GOMEMLIMIT bounds the Go heap.
+engines; GOMEMLIMIT bounds the Go heap. Flow control is fitted to GOMEMLIMIT, or else to
+the container's cgroup memory limit.
 `
 
 // printUsage writes the configuration reference.

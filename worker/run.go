@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-dev/sluice/pkg/checksum"
 	"github.com/sluice-dev/sluice/pkg/gzipcopy"
 	"github.com/sluice-dev/sluice/pkg/health"
+	"github.com/sluice-dev/sluice/pkg/memlimit"
 	"github.com/sluice-dev/sluice/pkg/output"
 	"github.com/sluice-dev/sluice/pkg/process"
 	"github.com/sluice-dev/sluice/pkg/worker"
@@ -63,7 +64,11 @@ func run(ctx context.Context, logw io.Writer) error {
 		defer dl.Stop()
 		deps.DeadLetter = dl
 	}
-	w, err := worker.New(workerConfig(cfg), deps)
+	wcfg := workerConfig(cfg)
+	mem := memlimit.Detect()
+	wcfg.MemoryLimit = mem.Bytes
+	log.Info("memory limit", "limit", mem.String(), "cgroup_limit", mem.Cgroup)
+	w, err := worker.New(wcfg, deps)
 	if err != nil {
 		return err
 	}
@@ -88,6 +93,9 @@ func workerConfig(cfg config) worker.Config {
 		Streams:                cfg.Streams,
 		ObjectTimeout:          cfg.ObjectTimeout,
 		DrainTimeout:           cfg.DrainTimeout,
+		ShutdownGrace:          cfg.ShutdownGrace,
+		MaxInFlightBytes:       cfg.MaxInFlightBytes,
+		ObjectBuffer:           int64(cfg.WriteChunkMax),
 		MaxExtension:           cfg.MaxExtension,
 		MaxExtensionPeriod:     cfg.MaxExtensionPeriod,
 		WorkerID:               cfg.WorkerID,

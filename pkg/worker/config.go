@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sluice-dev/sluice/pkg/output"
 )
 
 // Config tunes a Worker. The zero value works: each zero field takes the default its
@@ -11,8 +13,10 @@ import (
 type Config struct {
 	// MaxOutstandingMessages bounds the messages held at once, which is also how many
 	// objects are processed concurrently: the receive callback processes synchronously.
-	// Default 8. Keep it near the concurrency a pod can use: messages held beyond that
-	// wait in this pod while other pods could have processed them.
+	// Default 8, lowered to what MemoryLimit fits (with a warning from Resolve). Keep it
+	// near the concurrency a pod can use: messages held beyond that wait in this pod
+	// while other pods could have processed them. Set explicitly, a value MemoryLimit
+	// cannot fit is an error.
 	MaxOutstandingMessages int
 	// MaxOutstandingBytes bounds the message bytes held at once. Messages are small
 	// (a notification is about 1 KiB), so this is a guard against oversized messages,
@@ -35,6 +39,27 @@ type Config struct {
 	// MaxExtensionPeriod caps each lease extension. After a crash a message is
 	// redelivered at most this long after its last extension. Default 60s; 10s to 600s.
 	MaxExtensionPeriod time.Duration
+	// ShutdownGrace is how long past DrainTimeout a shutdown may run, for the client to
+	// return from Receive and flush its acks, before Run gives up with ErrShutdownStuck.
+	// Default 15s. Some v2 releases could hang in Receive after cancellation; a stuck
+	// shutdown must end the process, not wedge it.
+	ShutdownGrace time.Duration
+	// MaxInFlightBytes is the byte budget of the objects being processed at once. Pub/Sub's
+	// byte limit (MaxOutstandingBytes) counts message bytes, about 1 KiB a message
+	// whatever the object's size, so it cannot bound object memory; this does. Each
+	// object weighs what it may buffer (see ObjectBuffer), and waits in the callback,
+	// holding its message, until the budget admits it; an object heavier than the whole
+	// budget runs alone. Default: with a MemoryLimit, the memory it leaves for objects;
+	// without one, MaxOutstandingMessages full weights, so the budget never binds.
+	// Negative disables it. A value above what MemoryLimit leaves is clamped to it.
+	MaxInFlightBytes int64
+	// ObjectBuffer is the most one object buffers, in bytes: the processor's upload
+	// chunk (output.Writer's MaxChunk). An object weighs min(size, ObjectBuffer) plus
+	// ObjectOverhead in the byte budget. Default output.DefaultMaxChunk.
+	ObjectBuffer int64
+	// MemoryLimit is the memory the process may use, in bytes (see package memlimit);
+	// 0 means unknown, and flow control is then not checked against memory.
+	MemoryLimit int64
 	// WorkerID names this process in logs and outputs. Default "worker".
 	WorkerID string
 }
@@ -46,10 +71,7 @@ const (
 	defaultObjectTimeout          = 10 * time.Minute
 	defaultDrainTimeout           = 25 * time.Second
 	defaultMaxExtensionPeriod     = time.Minute
-	// watchdogGrace is how long past DrainTimeout the Pub/Sub client may take to return
-	// from Receive before the worker gives up on it. Some v2 releases could hang in
-	// Receive after cancellation; a stuck shutdown must end the process, not wedge it.
-	watchdogGrace = 15 * time.Second
+	defaultShutdownGrace          = 15 * time.Second
 )
 
 // withDefaults returns c with zero fields set to their defaults.
@@ -75,15 +97,39 @@ func (c Config) withDefaults() Config {
 	if c.MaxExtensionPeriod == 0 {
 		c.MaxExtensionPeriod = defaultMaxExtensionPeriod
 	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = defaultShutdownGrace
+	}
+	if c.ObjectBuffer == 0 {
+		c.ObjectBuffer = output.DefaultMaxChunk
+	}
 	if c.WorkerID == "" {
 		c.WorkerID = "worker"
 	}
 	return c
 }
 
-// Validate reports settings that cannot work, after defaults are applied.
+// Validate reports settings that cannot work, after defaults are applied and flow control
+// is fitted to MemoryLimit.
 func (c Config) Validate() error {
+	_, _, err := c.Resolve()
+	return err
+}
+
+// Resolve returns the effective configuration: defaults applied, and flow control fitted
+// to MemoryLimit (see fitMemory). It also returns a warning for each value it lowered to
+// fit, and an error when an explicit setting cannot fit or another setting cannot work.
+func (c Config) Resolve() (Config, []string, error) {
+	explicitMessages := c.MaxOutstandingMessages != 0
 	c = c.withDefaults()
+	if err := c.check(); err != nil {
+		return Config{}, nil, err
+	}
+	return c.fitMemory(explicitMessages)
+}
+
+// check reports settings that cannot work, once defaults are applied.
+func (c Config) check() error {
 	var errs []error
 	if c.MaxOutstandingMessages < 1 {
 		errs = append(errs, fmt.Errorf("max outstanding messages %d: must be at least 1", c.MaxOutstandingMessages))
@@ -94,7 +140,10 @@ func (c Config) Validate() error {
 	if c.Streams < 1 {
 		errs = append(errs, fmt.Errorf("streams %d: must be at least 1", c.Streams))
 	}
-	if c.ObjectTimeout < 0 || c.DrainTimeout < 0 {
+	if c.ObjectBuffer < 0 || c.MemoryLimit < 0 {
+		errs = append(errs, errors.New("object buffer and memory limit must not be negative"))
+	}
+	if c.ObjectTimeout < 0 || c.DrainTimeout < 0 || c.ShutdownGrace < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
 	if c.MaxExtension < c.ObjectTimeout {

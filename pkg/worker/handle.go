@@ -21,21 +21,15 @@ import (
 	"github.com/sluice-dev/sluice/pkg/process"
 )
 
-// Dead-letter attributes added to the original message's own.
-const (
-	AttrDeadLetterReason  = "sluice_reason"
-	AttrDeadLetterError   = "sluice_error"
-	AttrDeadLetterMessage = "sluice_message_id"
-	AttrDeadLetterWorker  = "sluice_worker"
-)
-
-// maxErrorAttr bounds the error text copied into a dead-letter attribute; Pub/Sub limits
-// attribute values to 1024 bytes.
-const maxErrorAttr = 512
+// ackResultTimeout bounds the wait for an exactly-once ack's confirmation. On other
+// subscriptions the result is immediate.
+const ackResultTimeout = 10 * time.Second
 
 // handle runs one message through its stages and settles it. It blocks until the message
 // is acknowledged or nacked. work is cancelled only when a drain overruns.
 func (w *Worker) handle(work context.Context, m *pubsub.Message) {
+	w.handlers.Add(1)
+	defer w.handlers.Done()
 	start := time.Now()
 	w.stats.begin()
 	ctx := otel.GetTextMapPropagator().Extract(work, propagation.MapCarrier(m.Attributes))
@@ -56,6 +50,9 @@ func (w *Worker) handle(work context.Context, m *pubsub.Message) {
 		read, err = w.read(octx, &ev)
 		res = classify(err)
 		cancel()
+		if res.outcome == Failed && work.Err() != nil {
+			res.reason = reasonAbandoned
+		}
 	}
 	span.SetAttributes(attribute.String("sluice.outcome", string(res.outcome)))
 	if res.outcome == Failed || res.outcome == Rejected {
@@ -84,6 +81,9 @@ func (w *Worker) handle(work context.Context, m *pubsub.Message) {
 // processed, and the final result otherwise.
 func (w *Worker) decode(m *pubsub.Message) (notify.Event, result) {
 	ev, err := notify.Decode(m.Attributes, m.Data)
+	if err == nil {
+		err = checkName(ev.Name)
+	}
 	if err != nil {
 		return ev, classify(err)
 	}
@@ -98,6 +98,17 @@ func (w *Worker) decode(m *pubsub.Message) (notify.Event, result) {
 func (w *Worker) read(ctx context.Context, ev *notify.Event) (int64, error) {
 	ctx, span := w.deps.Tracer.Start(ctx, "sluice.read_and_process")
 	defer span.End()
+	// With a size from the payload the object waits for the byte budget before it opens a
+	// connection; without one, it opens first and waits with the stored size.
+	release := func() {}
+	if ev.Size >= 0 {
+		var err error
+		if release, err = w.admitObject(ctx, ev.Size); err != nil {
+			return 0, err
+		}
+	}
+	defer func() { release() }()
+
 	obj := w.deps.Storage.Bucket(ev.Bucket).Object(ev.Name).ReadCompressed(true)
 	if ev.Generation > 0 {
 		obj = obj.Generation(ev.Generation)
@@ -110,6 +121,11 @@ func (w *Worker) read(ctx context.Context, ev *notify.Event) (int64, error) {
 		return 0, fmt.Errorf("open %s: %w", ev.Key(), err)
 	}
 	defer r.Close()
+	if ev.Size < 0 {
+		if release, err = w.admitObject(ctx, r.Attrs.Size); err != nil {
+			return 0, err
+		}
+	}
 	w.stats.reading.Add(r.Attrs.Size)
 	defer w.stats.reading.Add(-r.Attrs.Size)
 
@@ -167,8 +183,12 @@ func (w *Worker) settle(work context.Context, m *pubsub.Message, res *result) {
 
 	if res.outcome.Acks() {
 		w.ack(work, m)
-	} else {
-		m.Nack()
+		return
+	}
+	m.Nack()
+	w.stats.nacked.Add(1)
+	if res.reason == reasonAbandoned {
+		w.stats.abandoned.Add(1)
 	}
 }
 
@@ -176,37 +196,18 @@ func (w *Worker) settle(work context.Context, m *pubsub.Message, res *result) {
 // confirm. An unconfirmed ack is counted and logged: the message will come back, and its
 // idempotent output makes the second attempt a duplicate.
 func (w *Worker) ack(work context.Context, m *pubsub.Message) {
-	status, err := m.AckWithResult().Get(work)
+	// The wait must outlive an abandoned drain: the ack is sent either way, and only the
+	// service's answer says whether it counted.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(work), ackResultTimeout)
+	defer cancel()
+	status, err := m.AckWithResult().Get(ctx)
 	if err == nil && status == pubsub.AcknowledgeStatusSuccess {
+		w.stats.acked.Add(1)
 		return
 	}
 	w.stats.ackFailed.Add(1)
 	w.log.Warn("ack not committed, expect redelivery",
 		"message_id", m.ID, "ack_status", int(status), "err", err)
-}
-
-func (w *Worker) deadLetter(ctx context.Context, m *pubsub.Message, res result) error {
-	attrs := make(map[string]string, len(m.Attributes)+4)
-	for k, v := range m.Attributes {
-		attrs[k] = v
-	}
-	msg := ""
-	if res.err != nil {
-		msg = res.err.Error()
-	}
-	if len(msg) > maxErrorAttr {
-		msg = msg[:maxErrorAttr]
-	}
-	attrs[AttrDeadLetterReason] = res.reason
-	attrs[AttrDeadLetterError] = msg
-	attrs[AttrDeadLetterMessage] = m.ID
-	attrs[AttrDeadLetterWorker] = w.cfg.WorkerID
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if _, err := w.deps.DeadLetter.Publish(ctx, &pubsub.Message{Data: m.Data, Attributes: attrs}).Get(ctx); err != nil {
-		return fmt.Errorf("publish to dead-letter topic: %w", err)
-	}
-	return nil
 }
 
 // logSettled logs one settled message: at Debug when all went to plan, at Warn when it

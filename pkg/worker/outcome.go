@@ -63,12 +63,16 @@ func classify(err error) result {
 		return result{Rejected, "bucket not found", err}
 	case process.IsPermanent(err):
 		return result{Rejected, "permanent", err}
+	case errors.Is(err, errNotAdmitted):
+		return result{Failed, "not admitted", err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return result{Failed, "deadline exceeded", err}
 	case errors.Is(err, context.Canceled):
-		return result{Failed, "abandoned", err}
+		return result{Failed, reasonAbandoned, err}
 	case isClientError(err):
 		return result{Rejected, "bad request", err}
+	case isPermissionDenied(err):
+		return result{Failed, "permission denied", err}
 	default:
 		return result{Failed, "transient", err}
 	}
@@ -78,14 +82,31 @@ func classify(err error) result {
 // replaced it: it was deleted before it could be processed.
 var errObjectGone = errors.New("object generation no longer exists")
 
+// reasonAbandoned is the reason of a message whose work a drain timeout cut off.
+const reasonAbandoned = "abandoned"
+
 // isClientError reports a 400: a request that no retry can make valid, such as an object
-// name the service refuses. 403 is not one: permissions are fixed by operators, so a
-// denied read is retried and ends, if never fixed, in the subscription's dead-letter
-// policy.
+// name the service refuses.
 func isClientError(err error) bool {
 	var gerr *googleapi.Error
 	if errors.As(err, &gerr) {
 		return gerr.Code == http.StatusBadRequest
 	}
 	return status.Code(err) == codes.InvalidArgument
+}
+
+// isPermissionDenied reports a 401 or 403. Sluice treats it as transient, and so retries
+// it: a denied read is almost always a missing or still-propagating IAM grant (grants
+// take minutes to apply), which operators fix for every object of the bucket at once.
+// Rejecting would dead-letter, and so force a replay of, every object read while the
+// grant was missing; retrying keeps them in the subscription, backing off under its
+// retry policy, and a grant that is never made ends each message in the subscription's
+// dead-letter policy after its maximum delivery attempts. See docs/faults.md.
+func isPermissionDenied(err error) bool {
+	var gerr *googleapi.Error
+	if errors.As(err, &gerr) {
+		return gerr.Code == http.StatusForbidden || gerr.Code == http.StatusUnauthorized
+	}
+	c := status.Code(err)
+	return c == codes.PermissionDenied || c == codes.Unauthenticated
 }

@@ -14,6 +14,12 @@ type Stats struct {
 	deadLetter atomic.Int64
 	ackFailed  atomic.Int64
 	outcomes   [6]atomic.Int64 // indexed like Outcomes
+	acked      atomic.Int64
+	nacked     atomic.Int64
+	abandoned  atomic.Int64
+	// budgetBytes is the weight the byte budget has admitted now; budgetPeak the most.
+	budgetBytes atomic.Int64
+	budgetPeak  atomic.Int64
 	// reading is the size of the objects open for reading now.
 	reading atomic.Int64
 	// progress is when a message last began or settled, in Unix nanoseconds: see Live.
@@ -33,8 +39,17 @@ type Snapshot struct {
 	DeadLettered int64 `json:"dead_lettered"`
 	// AckFailed counts acknowledgements the service did not confirm (exactly-once
 	// subscriptions only): those messages will be redelivered.
-	AckFailed int64             `json:"ack_failed"`
-	Outcomes  map[Outcome]int64 `json:"outcomes"`
+	AckFailed int64 `json:"ack_failed"`
+	// Acked counts acknowledgements sent (and, on exactly-once subscriptions, confirmed);
+	// Nacked counts nacks. Abandoned counts the nacks of work cut off by a drain timeout.
+	Acked     int64 `json:"acked"`
+	Nacked    int64 `json:"nacked"`
+	Abandoned int64 `json:"abandoned"`
+	// BudgetBytes is the weight of the objects the byte budget admits now, and
+	// PeakBudgetBytes the most at once (see Config.MaxInFlightBytes).
+	BudgetBytes     int64             `json:"budget_bytes"`
+	PeakBudgetBytes int64             `json:"peak_budget_bytes"`
+	Outcomes        map[Outcome]int64 `json:"outcomes"`
 }
 
 func (s *Stats) begin() {
@@ -44,6 +59,16 @@ func (s *Stats) begin() {
 	for {
 		p := s.peak.Load()
 		if n <= p || s.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+// raisePeak sets peak to n if n is higher.
+func raisePeak(peak *atomic.Int64, n int64) {
+	for {
+		p := peak.Load()
+		if n <= p || peak.CompareAndSwap(p, n) {
 			return
 		}
 	}

@@ -14,8 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
-	"time"
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/storage"
@@ -25,12 +25,13 @@ import (
 	"github.com/sluice-dev/sluice/pkg/process"
 )
 
-// ErrShutdownStuck is returned by Run when the Pub/Sub client did not return from
-// Receive within the drain timeout plus a grace period. The caller should exit non-zero:
-// unsettled messages are redelivered after their leases expire.
 // tracerName names the worker's instrumentation scope.
 const tracerName = "github.com/sluice-dev/sluice/pkg/worker"
 
+// ErrShutdownStuck is returned by Run when the Pub/Sub client did not return from
+// Receive, or a callback did not return, within the drain timeout plus the shutdown
+// grace. The caller should exit non-zero: unsettled messages are redelivered after their
+// leases expire.
 var ErrShutdownStuck = errors.New("shutdown overran the drain timeout")
 
 // Deps are the clients and collaborators a Worker uses. The caller builds the clients
@@ -63,12 +64,19 @@ type Worker struct {
 	log   *slog.Logger
 	stats Stats
 	ready atomic.Bool
-	live  liveState
+	// budget admits objects by weight; nil when disabled.
+	budget *budget
+	// admit is cancelled when the drain begins: see Run. Set before Receive starts.
+	admit context.Context
+	// handlers counts running receive callbacks, for the drain.
+	handlers sync.WaitGroup
+	live     liveState
 }
 
 // New returns a Worker, or an error if cfg or deps cannot work.
 func New(cfg Config, deps Deps) (*Worker, error) {
-	if err := cfg.Validate(); err != nil {
+	cfg, warnings, err := cfg.Resolve()
+	if err != nil {
 		return nil, fmt.Errorf("worker config: %w", err)
 	}
 	switch {
@@ -85,7 +93,11 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 	if deps.Tracer == nil {
 		deps.Tracer = otel.Tracer(tracerName)
 	}
-	w := &Worker{cfg: cfg.withDefaults(), deps: deps, log: deps.Log}
+	w := &Worker{cfg: cfg, deps: deps, log: deps.Log}
+	for _, msg := range warnings {
+		w.log.Warn(msg)
+	}
+	w.budget = newBudget(cfg.MaxInFlightBytes, &w.stats)
 	w.configureReceive()
 	return w, nil
 }
@@ -108,23 +120,30 @@ func (w *Worker) configureReceive() {
 	s.MaxExtension = w.cfg.MaxExtension
 	s.MaxDurationPerAckExtension = w.cfg.MaxExtensionPeriod
 	s.EnablePerStreamFlowControl = false
-	// Wait for in-flight callbacks; Run itself abandons them at the drain timeout, so
-	// this bound is only reached if a callback ignores cancellation.
+	// No client timeout: the client then waits for every callback and flushes the acks
+	// before Receive returns. With a timeout it returns when the timeout fires and
+	// flushes in the background, racing the client's Close. Run bounds both the
+	// callbacks (abandoned at DrainTimeout) and the whole shutdown (its watchdog).
 	s.ShutdownOptions = &pubsub.ShutdownOptions{
-		Timeout:  w.cfg.DrainTimeout + watchdogGrace/2,
+		Timeout:  -1,
 		Behavior: pubsub.ShutdownBehaviorWaitForProcessing,
 	}
 }
 
 // Run receives and processes messages until ctx is cancelled, then drains: it stops
 // pulling at once, lets in-flight work finish for up to the drain timeout, abandons (and
-// nacks) what is left, and returns once every message is settled. It returns nil after a
-// clean drain, ErrShutdownStuck if the client overran it, or the service's error if
-// receiving failed. Run must be called once.
+// nacks) what is left, and returns once every message is settled and the client has
+// flushed its acks. It returns nil after a clean drain, ErrShutdownStuck if shutdown
+// overran DrainTimeout plus ShutdownGrace, or the service's error if receiving failed.
+// Run must be called once.
 func (w *Worker) Run(ctx context.Context) error {
 	// Work continues past ctx's cancellation, until the drain deadline.
 	work, abandon := context.WithCancel(context.WithoutCancel(ctx))
 	defer abandon()
+	// Messages waiting for the byte budget give up as soon as the drain begins.
+	admit, stopAdmit := context.WithCancel(work)
+	defer stopAdmit()
+	w.admit = admit
 
 	done := make(chan error, 1)
 	w.live.started.Store(true)
@@ -137,7 +156,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	w.ready.Store(true)
 	w.log.Info("receiving", "subscription", w.deps.Subscriber.String(),
-		"max_outstanding_messages", w.cfg.MaxOutstandingMessages, "streams", w.cfg.Streams)
+		"max_outstanding_messages", w.cfg.MaxOutstandingMessages,
+		"max_outstanding_bytes", w.cfg.MaxOutstandingBytes,
+		"max_in_flight_bytes", w.cfg.MaxInFlightBytes,
+		"memory_limit", w.cfg.MemoryLimit,
+		"streams", w.cfg.Streams,
+		"object_timeout", w.cfg.ObjectTimeout,
+		"drain_timeout", w.cfg.DrainTimeout,
+		"max_extension", w.cfg.MaxExtension,
+		"max_extension_period", w.cfg.MaxExtensionPeriod)
 
 	select {
 	case err := <-done:
@@ -150,26 +177,5 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 
 	w.live.draining.Store(true)
-	w.ready.Store(false)
-	start := time.Now()
-	w.log.Info("draining", "in_flight", w.stats.inFlight.Load(), "drain_timeout", w.cfg.DrainTimeout)
-	timer := time.AfterFunc(w.cfg.DrainTimeout, func() {
-		w.log.Warn("drain timeout: abandoning in-flight work", "in_flight", w.stats.inFlight.Load())
-		abandon()
-	})
-	defer timer.Stop()
-
-	select {
-	case err := <-done:
-		snap := w.stats.Snapshot()
-		w.log.Info("drained", "elapsed", time.Since(start).Round(time.Millisecond), "stats", snap)
-		if err != nil {
-			return fmt.Errorf("receive: %w", err)
-		}
-		return nil
-	case <-time.After(w.cfg.DrainTimeout + watchdogGrace):
-		w.log.Error("pubsub client did not return from receive: exiting with messages unsettled",
-			"in_flight", w.stats.inFlight.Load())
-		return ErrShutdownStuck
-	}
+	return w.drain(done, stopAdmit, abandon)
 }
