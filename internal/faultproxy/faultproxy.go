@@ -40,7 +40,7 @@ type Rule struct {
 	Match func(*http.Request) bool
 	// Times is how many requests the rule acts on before it stops matching; 0 means
 	// every matching request.
-	Times int
+	Times  int
 	Action Action
 	// Code is the status Status answers with. RetryAfter, if set, is sent as the
 	// Retry-After header.
