@@ -3,20 +3,27 @@ package health
 
 import (
 	"net/http"
+	"time"
 )
 
 // Prober reports a component's state. Implementations must be safe for concurrent use.
 type Prober interface {
 	// Ready reports whether the component should receive work.
 	Ready() bool
+	// Live returns an error when the component is stuck and only a restart helps; a
+	// slow dependency is not that.
+	Live(now time.Time) error
 }
 
-// Handler returns a handler for /healthz (liveness: the process serves HTTP) and /readyz
-// (readiness: p.Ready()). Other paths get 404.
+// Handler returns a handler for /healthz (liveness: p.Live) and /readyz (readiness:
+// p.Ready()). Failing probes answer 503 with the reason. Other paths get 404.
 func Handler(p Prober) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		// TODO(#5): fail when the receive loop is stuck, not only when HTTP is down.
+		if err := p.Live(time.Now()); err != nil {
+			write(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
 		write(w, http.StatusOK, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
