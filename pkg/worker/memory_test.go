@@ -91,7 +91,7 @@ func TestResolveMemory(t *testing.T) {
 
 func TestDeadLetterAttrsFit(t *testing.T) {
 	orig := map[string]string{
-		"objectId":              strings.Repeat("n", 3000),
+		"objectId":               strings.Repeat("n", 3000),
 		strings.Repeat("k", 300): "v",
 	}
 	for i := range 120 {
