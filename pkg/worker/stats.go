@@ -94,8 +94,13 @@ func (s *Stats) Snapshot() Snapshot {
 		BytesRead:    s.bytesRead.Load(),
 		DeadLettered: s.deadLetter.Load(),
 		AckFailed:    s.ackFailed.Load(),
+		Acked:        s.acked.Load(),
+		Nacked:       s.nacked.Load(),
+		Abandoned:    s.abandoned.Load(),
+		BudgetBytes:  s.budgetBytes.Load(),
 		Outcomes:     make(map[Outcome]int64, len(Outcomes)),
 	}
+	snap.PeakBudgetBytes = s.budgetPeak.Load()
 	for i, o := range Outcomes {
 		snap.Outcomes[o] = s.outcomes[i].Load()
 	}
