@@ -18,14 +18,14 @@ import (
 )
 
 // sink takes the events a command produces, publishes them (unless dry), and accounts
-// for each: published, failed (into the failures file), or skipped.
+// for each: published, or failed (into the failures file).
 type sink struct {
 	pub      *publish.Publisher // nil on a dry run
 	marks    *checkpoint.Watermark
 	failures *failureFile
 	log      *slog.Logger
 
-	seen, skipped, invalid, bytes atomic.Int64
+	seen, invalid, bytes atomic.Int64
 }
 
 // sinkConfig holds what a command decides about publishing.

@@ -2,10 +2,10 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 )
@@ -49,7 +49,11 @@ func parseOptions(args []string) (options, error) {
 		o.dir = os.Getenv("DEMO_DIR")
 	}
 	if o.dir == "" {
-		o.dir = goSourceTree()
+		dir, err := goSourceTree()
+		if err != nil {
+			return o, err
+		}
+		o.dir = dir
 	}
 	if o.bin == "" {
 		exe, err := os.Executable()
@@ -65,11 +69,11 @@ func parseOptions(args []string) (options, error) {
 }
 
 // goSourceTree returns $(go env GOROOT)/src: about 10,000 real files nobody here wrote.
-func goSourceTree() string {
-	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
-		if root := strings.TrimSpace(string(out)); root != "" {
-			return filepath.Join(root, "src")
-		}
+func goSourceTree() (string, error) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	root := strings.TrimSpace(string(out))
+	if err != nil || root == "" {
+		return "", fmt.Errorf("no corpus: -dir and DEMO_DIR are unset and go env GOROOT failed: %v", err)
 	}
-	return filepath.Join(runtime.GOROOT(), "src")
+	return filepath.Join(root, "src"), nil
 }
