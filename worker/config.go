@@ -40,6 +40,11 @@ type config struct {
 	LogLevel  slog.Level `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat string     `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 	WorkerID  string     `envconfig:"WORKER_ID" default:"" desc:"name of this worker in logs and results; empty means the host name"`
+
+	// OTLPMetrics and OTLPTraces come from the standard OTEL_* variables (see
+	// otlpEnabled); the OpenTelemetry SDK reads the exporters' other settings itself.
+	OTLPMetrics bool `ignored:"true"`
+	OTLPTraces  bool `ignored:"true"`
 }
 
 // loadConfig reads the configuration from the environment and checks it.
@@ -66,6 +71,8 @@ func loadConfig() (config, error) {
 	default:
 		return config{}, fmt.Errorf("configuration: %s_LOG_FORMAT %q: want json or text", envPrefix, c.LogFormat)
 	}
+	c.OTLPMetrics = otlpEnabled("METRICS")
+	c.OTLPTraces = otlpEnabled("TRACES")
 	if c.WorkerID == "" {
 		host, err := os.Hostname()
 		if err != nil {
@@ -74,6 +81,17 @@ func loadConfig() (config, error) {
 		c.WorkerID = host
 	}
 	return c, nil
+}
+
+// otlpEnabled reports whether signal (METRICS or TRACES) is to be exported over OTLP:
+// when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_<signal>_ENDPOINT is set, unless
+// OTEL_<signal>_EXPORTER is "none", as the OpenTelemetry specification defines them.
+func otlpEnabled(signal string) bool {
+	if os.Getenv("OTEL_"+signal+"_EXPORTER") == "none" {
+		return false
+	}
+	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" ||
+		os.Getenv("OTEL_EXPORTER_OTLP_"+signal+"_ENDPOINT") != ""
 }
 
 // usageFormat renders one row per variable: name, default, required, meaning.
@@ -85,7 +103,10 @@ VARIABLE	DEFAULT	REQUIRED	MEANING
 {{end}}
 The standard PUBSUB_EMULATOR_HOST and STORAGE_EMULATOR_HOST point the clients at local
 engines; GOMEMLIMIT bounds the Go heap. Flow control is fitted to GOMEMLIMIT, or else to
-the container's cgroup memory limit.
+the container's cgroup memory limit. OTEL_EXPORTER_OTLP_ENDPOINT (or its _METRICS_ and
+_TRACES_ forms) turns on OTLP/gRPC export of metrics and traces, and the other standard
+OTEL_* variables (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER, ...)
+apply. Metrics are always served at /metrics on SLUICE_HTTP_ADDR.
 `
 
 // printUsage writes the configuration reference.

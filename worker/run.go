@@ -17,9 +17,11 @@ import (
 	"github.com/sluice-dev/sluice/pkg/checksum"
 	"github.com/sluice-dev/sluice/pkg/gzipcopy"
 	"github.com/sluice-dev/sluice/pkg/health"
+	"github.com/sluice-dev/sluice/pkg/logging"
 	"github.com/sluice-dev/sluice/pkg/memlimit"
 	"github.com/sluice-dev/sluice/pkg/output"
 	"github.com/sluice-dev/sluice/pkg/process"
+	"github.com/sluice-dev/sluice/pkg/telemetry"
 	"github.com/sluice-dev/sluice/pkg/worker"
 )
 
@@ -32,6 +34,14 @@ func run(ctx context.Context, logw io.Writer) error {
 	}
 	log := newLogger(logw, cfg)
 	log.Info("starting", "config", cfg)
+	tel, err := telemetry.New(ctx, telemetry.Config{
+		ServiceName: "sluice-worker", InstanceID: cfg.WorkerID,
+		OTLPMetrics: cfg.OTLPMetrics, OTLPTraces: cfg.OTLPTraces,
+	})
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(tel, log)
 
 	// The only Google Cloud clients this process builds.
 	ps, err := pubsub.NewClient(ctx, cfg.Project)
@@ -68,13 +78,26 @@ func run(ctx context.Context, logw io.Writer) error {
 	mem := memlimit.Detect()
 	wcfg.MemoryLimit = mem.Bytes
 	log.Info("memory limit", "limit", mem.String(), "cgroup_limit", mem.Cgroup)
+	metrics, err := telemetry.NewWorkerMetrics(tel.MeterProvider(), telemetry.WorkerConfig{
+		Subscription: cfg.Subscription, DeadLetter: deps.DeadLetter != nil,
+	})
+	if err != nil {
+		return err
+	}
+	deps.Observer = metrics
 	w, err := worker.New(wcfg, deps)
 	if err != nil {
 		return err
 	}
+	if _, err := metrics.Watch(w); err != nil {
+		return err
+	}
 
 	if cfg.HTTPAddr != "" {
-		stopHTTP, err := serveHTTP(cfg.HTTPAddr, health.Handler(w), log)
+		mux := http.NewServeMux()
+		mux.Handle("/", health.Handler(w))
+		mux.Handle("GET /metrics", tel.MetricsHandler())
+		stopHTTP, err := serveHTTP(cfg.HTTPAddr, mux, log)
 		if err != nil {
 			return err
 		}
@@ -149,9 +172,17 @@ func serveHTTP(addr string, h http.Handler, log *slog.Logger) (func(), error) {
 }
 
 func newLogger(w io.Writer, cfg config) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(logging.NewHandler(w, logging.Config{Level: cfg.LogLevel, ProjectID: cfg.Project}))
+}
+
+// shutdownTelemetry flushes spans and metrics still buffered for OTLP.
+func shutdownTelemetry(tel *telemetry.Telemetry, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		log.Warn("telemetry shutdown", "err", err)
+	}
 }
