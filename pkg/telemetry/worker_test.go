@@ -238,7 +238,7 @@ func checkTrace(t *testing.T, spans tracetest.SpanStubs, producer trace.SpanCont
 	want := map[string]string{"gcs.bucket": inBucket, "gcs.object": "a.txt", "gcs.generation": strconv.FormatInt(gen, 10), "sluice.outcome": "processed"}
 	for _, a := range handle.Attributes {
 		if w, ok := want[string(a.Key)]; ok {
-			if got := a.Value.Emit(); got != w {
+			if got := a.Value.String(); got != w {
 				t.Errorf("handle span %s = %q, want %q", a.Key, got, w)
 			}
 			delete(want, string(a.Key))
