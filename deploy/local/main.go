@@ -108,8 +108,12 @@ func parseFlags(args []string, stderr io.Writer) (stack.Config, []notification, 
 	fs.StringVar(&cfg.PubSub, "pubsub", stack.PubSubAuto,
 		"Pub/Sub engine: auto (emulator if installed, else pstest), emulator or pstest")
 	fs.StringVar(&cfg.Dir, "dir", "", "working directory (default: a temporary one, removed at exit)")
-	fs.IntVar(&cfg.PubSubPort, "pubsub-port", 0, "Pub/Sub port on 127.0.0.1 (0: any free port)")
-	fs.IntVar(&cfg.StoragePort, "storage-port", 0, "storage port on 127.0.0.1 (0: any free port)")
+	fs.IntVar(&cfg.PubSubPort, "pubsub-port", 0, "Pub/Sub port (0: any free port)")
+	fs.IntVar(&cfg.StoragePort, "storage-port", 0, "storage port (0: any free port)")
+	fs.StringVar(&cfg.ListenHost, "listen", "",
+		"`address` to bind (default 127.0.0.1); 0.0.0.0 only where other hosts must reach the stack, as in a cluster")
+	fs.StringVar(&cfg.PublicHost, "public-host", "",
+		"host `name` clients use for storage, e.g. a Service name (default: the local address)")
 	if err := fs.Parse(args); err != nil {
 		return stack.Config{}, nil, err
 	}

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,8 +86,8 @@ type emulator struct {
 
 // startEmulator launches the emulator on loopback, logging to
 // dir/pubsub-emulator.log. It returns without waiting for it to answer.
-func startEmulator(launcher string, port int, dir string) (*emulator, error) {
-	port, err := checkPort(port)
+func startEmulator(launcher, listen string, port int, dir string) (*emulator, error) {
+	port, err := checkPort(listen, port)
 	if err != nil {
 		return nil, err
 	}
@@ -94,12 +96,12 @@ func startEmulator(launcher string, port int, dir string) (*emulator, error) {
 		return nil, err
 	}
 	e := &emulator{
-		host:   fmt.Sprintf("%s:%d", loopback, port),
+		host:   net.JoinHostPort(dialHost(listen), strconv.Itoa(port)),
 		out:    &tailWriter{max: emulatorTailBytes},
 		log:    logFile,
 		exited: make(chan struct{}),
 	}
-	e.cmd = exec.Command(launcher, "--host="+loopback, fmt.Sprintf("--port=%d", port))
+	e.cmd = exec.Command(launcher, "--host="+listen, fmt.Sprintf("--port=%d", port))
 	e.cmd.Dir = dir
 	e.cmd.Stdout = io.MultiWriter(logFile, e.out)
 	e.cmd.Stderr = e.cmd.Stdout

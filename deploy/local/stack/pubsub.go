@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
@@ -42,17 +44,21 @@ func (s *Stack) startPubSub(ctx context.Context, cfg Config, dir string) error {
 	start := time.Now()
 	switch engine {
 	case PubSubEmulator:
-		em, err := startEmulator(launcher, cfg.PubSubPort, dir)
+		em, err := startEmulator(launcher, cfg.ListenHost, cfg.PubSubPort, dir)
 		if err != nil {
 			return err
 		}
 		s.pubsub, s.PubSubHost = em, em.host
 	default:
-		srv, err := startPstest(cfg.PubSubPort)
+		srv, err := startPstest(cfg.ListenHost, cfg.PubSubPort)
 		if err != nil {
 			return err
 		}
-		s.pubsub, s.PubSubHost = srv, srv.Addr
+		_, port, err := net.SplitHostPort(srv.Addr)
+		if err != nil {
+			return fmt.Errorf("pstest address %q: %w", srv.Addr, err)
+		}
+		s.pubsub, s.PubSubHost = srv, net.JoinHostPort(dialHost(cfg.ListenHost), port)
 	}
 	s.PubSub = engine
 
@@ -82,8 +88,8 @@ func (p pstestServer) stop() error { return p.Close() }
 
 // startPstest serves the in-process fake on loopback. pstest panics when it
 // cannot listen; that is turned into an error here.
-func startPstest(port int) (_ pstestServer, err error) {
-	addr := fmt.Sprintf("%s:%d", loopback, port)
+func startPstest(listen string, port int) (_ pstestServer, err error) {
+	addr := net.JoinHostPort(listen, strconv.Itoa(port))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("start pstest on %s: %v", addr, r)

@@ -212,7 +212,7 @@ func TestEmulatorStartFailure(t *testing.T) {
 			if err := os.WriteFile(launcher, []byte("#!/bin/sh\n"+tt.script+"\n"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			e, err := startEmulator(launcher, 0, dir)
+			e, err := startEmulator(launcher, loopback, 0, dir)
 			if err != nil {
 				t.Fatalf("startEmulator() = %v", err)
 			}

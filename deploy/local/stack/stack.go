@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -28,7 +29,8 @@ import (
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 )
 
-// loopback is the only address anything in a Stack binds to.
+// loopback is the address a Stack binds to unless Config.ListenHost says otherwise, and
+// the address it dials its own engines on.
 const loopback = "127.0.0.1"
 
 // Pub/Sub engines accepted by Config.PubSub.
@@ -77,6 +79,14 @@ type Config struct {
 	// state is not kept: both engines hold it in memory only.
 	Dir string
 
+	// ListenHost is the address the engines bind to. Default 127.0.0.1. Set "0.0.0.0"
+	// only where other hosts must reach the stack, as in a cluster's local profile.
+	ListenHost string
+	// PublicHost is the host name clients use for the storage server, which answers
+	// XML-API reads only when the request's Host matches it. Default: the address the
+	// stack itself dials (127.0.0.1). In a cluster, the Service's name.
+	PublicHost string
+
 	// PubSubPort and StoragePort are the loopback ports to serve on; 0 (the
 	// default) picks a free port.
 	PubSubPort  int
@@ -108,6 +118,9 @@ func (c *Config) setDefaults() {
 	if c.PubSub == "" {
 		c.PubSub = PubSubAuto
 	}
+	if c.ListenHost == "" {
+		c.ListenHost = loopback
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -133,6 +146,9 @@ func (c Config) Validate() error {
 		if p < 0 || p > 65535 {
 			return fmt.Errorf("port %d: want 0 to 65535", p)
 		}
+	}
+	if net.ParseIP(c.ListenHost) == nil {
+		return fmt.Errorf("listen host %q: want an IP address", c.ListenHost)
 	}
 	if c.Topic == c.DeadLetterTopic {
 		return fmt.Errorf("topic and dead-letter topic are both %q", c.Topic)

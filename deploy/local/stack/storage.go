@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"cloud.google.com/go/storage"
@@ -17,25 +19,29 @@ import (
 // startStorage serves fake-gcs-server on loopback with its filesystem
 // backend under root, and creates cfg.Buckets.
 func (s *Stack) startStorage(ctx context.Context, cfg Config, root string) error {
-	port, err := checkPort(cfg.StoragePort)
+	port, err := checkPort(cfg.ListenHost, cfg.StoragePort)
 	if err != nil {
 		return err
 	}
-	host := fmt.Sprintf("%s:%d", loopback, port)
+	host := net.JoinHostPort(dialHost(cfg.ListenHost), strconv.Itoa(port))
+	public := host
+	if cfg.PublicHost != "" {
+		public = net.JoinHostPort(cfg.PublicHost, strconv.Itoa(port))
+	}
 	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{
 		// The memory backend keeps a bucket's objects in one slice, so
 		// every create and read scans it; the filesystem backend does not.
 		StorageRoot: root,
 		Scheme:      "http",
-		Host:        loopback,
+		Host:        cfg.ListenHost,
 		Port:        uint16(port),
 		// XML API routes (plain GETs of /bucket/object, which the Go
 		// client's default reader sends) only match requests whose Host
 		// header is PublicHost; its default, storage.googleapis.com, makes
 		// them 404 through STORAGE_EMULATOR_HOST.
-		PublicHost: host,
+		PublicHost: public,
 		// Returned in resumable uploads' Location header.
-		ExternalURL: "http://" + host,
+		ExternalURL: "http://" + public,
 		Writer:      fakeLogWriter{s.log},
 	})
 	if err != nil {

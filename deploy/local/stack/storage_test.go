@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"cloud.google.com/go/storage"
@@ -203,7 +204,7 @@ func TestPublicHostXMLReads(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			port, err := freePort()
+			port, err := freePort(loopback)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -230,5 +231,35 @@ func TestPublicHostXMLReads(t *testing.T) {
 					tt.publicHost(port), got, err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestListenAndPublicHost checks the settings a cluster uses: bind every address, and
+// answer XML reads addressed to a Service name.
+func TestListenAndPublicHost(t *testing.T) {
+	s := startStack(t, Config{
+		PubSub: PubSubPstest, ListenHost: "0.0.0.0", PublicHost: "sluice-local",
+		Buckets: []string{"bkt"},
+	})
+	if !strings.HasPrefix(s.StorageHost, loopback+":") || !strings.HasPrefix(s.PubSubHost, loopback+":") {
+		t.Fatalf("hosts %q, %q: want loopback dial addresses", s.StorageHost, s.PubSubHost)
+	}
+	c := storageClient(t, s)
+	mustWrite(t, c.Bucket("bkt").Object("o"), "data")
+
+	_, port, _ := strings.Cut(s.StorageHost, ":")
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.StorageHost+"/bkt/o", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "sluice-local:" + port
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "data" {
+		t.Errorf("XML read as sluice-local = %d %q, want 200 \"data\"", resp.StatusCode, body)
 	}
 }
