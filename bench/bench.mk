@@ -19,14 +19,14 @@ BENCH_PRODUCER := $(if $(wildcard bench/producer.mk),bench-producer)
 bench: bench-compare bench-latency $(BENCH_PRODUCER)
 
 bench-compare: bench-consumers
-	$(BENCH_BIN)/bench -mode=compare -bin=$(BENCH_BIN) -out=$(BENCH_OUT) $(BENCH_FLAGS)
+	$(BENCH_BIN)/bench -mode=compare -bin=$(BENCH_BIN) -out=$(BENCH_OUT) -messages=90000 -naive-messages=15000 $(BENCH_FLAGS)
 
 bench-latency: bench-consumers
 	$(BENCH_BIN)/bench -mode=latency -bin=$(BENCH_BIN) -out=$(BENCH_OUT) $(BENCH_FLAGS)
 
 ## soak: 1,000,000 messages through the worker and the naive loop; CSV and chart to $(BENCH_OUT)
 soak: bench-consumers
-	$(BENCH_BIN)/bench -mode=soak -bin=$(BENCH_BIN) -out=$(BENCH_OUT) $(SOAK_FLAGS)
+	$(BENCH_BIN)/bench -mode=soak -bin=$(BENCH_BIN) -out=$(BENCH_OUT) -naive-limit=3m $(SOAK_FLAGS)
 
 ## test-soak: the 50,000-message soak regression guard (no -race: it measures memory)
 test-soak:

@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -86,6 +87,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer env.Close()
+	// fake-gcs-server runs in this process and logs through package log: keep its
+	// complaints (the naive loop exhausts its file descriptors) out of the tables.
+	if f, err := os.Create(filepath.Join(dir, "storage-server.log")); err == nil {
+		log.SetOutput(f)
+		defer f.Close()
+	}
 	fmt.Printf("# pubsub %s at %s, storage at %s, %d objects of %d bytes\n",
 		env.Stack.PubSub, env.Stack.PubSubHost, env.Stack.StorageHost, o.objects, o.objectSize)
 

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -15,6 +16,10 @@ type Growth struct {
 	RSSFrom, RSSTo int64
 	// RSSPeakAfter is the highest RSS sampled from From on.
 	RSSPeakAfter int64
+	// RSSEarly and RSSLate are the median RSS over the first and the last tenth of the
+	// messages from From to To. A single sample swings by a few MiB with each GC cycle;
+	// medians over a window compare levels, not phases of a cycle.
+	RSSEarly, RSSLate int64
 	// SlopePer100k is the least-squares slope of RSS over messages from From on, in
 	// bytes per 100,000 messages.
 	SlopePer100k float64
@@ -27,6 +32,10 @@ type Growth struct {
 func (g Growth) PeakGrowth() float64 {
 	return float64(g.RSSPeakAfter-g.RSSFrom) / float64(g.RSSFrom)
 }
+
+// Growth returns how much the late RSS level exceeds the early one, as a fraction: the
+// figure the soak's 5% target applies to.
+func (g Growth) Growth() float64 { return float64(g.RSSLate-g.RSSEarly) / float64(g.RSSEarly) }
 
 // EndGrowth returns how much the last RSS exceeds the RSS at warm-up, as a fraction.
 func (g Growth) EndGrowth() float64 { return float64(g.RSSTo-g.RSSFrom) / float64(g.RSSFrom) }
@@ -47,17 +56,32 @@ func GrowthAfter(r Result, from int64) (Growth, error) {
 		RSSFrom: after[0].RSSBytes, RSSTo: after[len(after)-1].RSSBytes,
 		GoroutinesFrom: after[0].Goroutines,
 	}
+	tenth := (g.To - g.From) / 10
+	var early, late []int64
 	var n, sx, sy, sxx, sxy float64
 	for _, s := range after {
+		if s.Messages <= g.From+tenth {
+			early = append(early, s.RSSBytes)
+		}
+		if s.Messages >= g.To-tenth {
+			late = append(late, s.RSSBytes)
+		}
 		g.RSSPeakAfter = max(g.RSSPeakAfter, s.RSSBytes)
 		g.GoroutinesMax = max(g.GoroutinesMax, s.Goroutines)
 		x, y := float64(s.Messages), float64(s.RSSBytes)
 		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
 	}
+	g.RSSEarly, g.RSSLate = median(early), median(late)
 	if d := n*sxx - sx*sx; d != 0 {
 		g.SlopePer100k = (n*sxy - sx*sy) / d * 1e5
 	}
 	return g, nil
+}
+
+func median(v []int64) int64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // WriteCSV writes samples as CSV with a header row.
