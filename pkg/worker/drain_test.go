@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,4 +157,15 @@ func TestDrain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countCalls counts calls to Process.
+type countCalls struct {
+	next process.Processor
+	n    *atomic.Int64
+}
+
+func (c countCalls) Process(ctx context.Context, obj *process.Object) error {
+	c.n.Add(1)
+	return c.next.Process(ctx, obj)
 }
