@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/md5"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"strings"
 	"testing"
@@ -75,6 +76,10 @@ func TestBackfill(t *testing.T) {
 			}
 			if !strings.Contains(stderr, `"msg":"summary"`) {
 				t.Errorf("stderr has no summary line:\n%s", stderr)
+			}
+			// Every published message was timed, and the summary reports it.
+			if want := fmt.Sprintf(`"publish_latency_count":%d,`, len(tt.names)); !strings.Contains(stderr, want) {
+				t.Errorf("summary lacks %s:\n%s", want, stderr)
 			}
 		})
 	}

@@ -78,6 +78,11 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 		}
 	}
 
+	metrics, flushTelemetry, err := startTelemetry(ctx, e, bf.topicName(), std.log)
+	if err != nil {
+		return err
+	}
+	defer flushTelemetry()
 	ctx, span, traceAttrs := startTrace(ctx, "producer backfill")
 	defer span.End()
 	lc := bf.list
@@ -101,6 +106,7 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 		failures: bf.failures,
 		pub:      bf.publishConfig(traceAttrs),
 		marks:    checkpoint.NewWatermark(base.After),
+		metrics:  metrics,
 	}
 	var s *sink
 	if bf.dryRun {
@@ -156,6 +162,7 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 		dryRun:    bf.dryRun,
 		traceID:   traceIDOf(ctx),
 	}
+	sum.latencyN, sum.latencyP50, sum.latencyP99 = metrics.Latency()
 	if !bf.dryRun {
 		sum.unsent = s.seen.Load() - sum.published - sum.failed
 	}

@@ -151,3 +151,24 @@ func TestUsage(t *testing.T) {
 		})
 	}
 }
+
+func TestOTLPEnabled(t *testing.T) {
+	tests := []struct {
+		name               string
+		e                  env
+		endpoint, exporter string
+		want               bool
+	}{
+		{"nothing set", env{}, "", "", false},
+		{"common endpoint", env{OTLPEndpoint: "http://c:4317"}, "", "", true},
+		{"signal endpoint", env{}, "http://c:4317", "", true},
+		{"turned off", env{OTLPEndpoint: "http://c:4317"}, "", "none", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.e.otlpEnabled(tt.endpoint, tt.exporter); got != tt.want {
+				t.Errorf("otlpEnabled(%q, %q) with %+v = %v, want %v", tt.endpoint, tt.exporter, tt.e, got, tt.want)
+			}
+		})
+	}
+}

@@ -53,6 +53,11 @@ func runPublish(ctx context.Context, e env, args []string, std stdio) (err error
 		in = file
 	}
 
+	metrics, flushTelemetry, err := startTelemetry(ctx, e, pf.topicName(), std.log)
+	if err != nil {
+		return err
+	}
+	defer flushTelemetry()
 	ctx, span, traceAttrs := startTrace(ctx, "producer publish")
 	defer span.End()
 	logStart(std.log, "publish", "input", *input, "bucket", *bucket, "format", *format,
@@ -60,6 +65,7 @@ func runPublish(ctx context.Context, e env, args []string, std stdio) (err error
 
 	var cfg sinkConfig
 	cfg.dryRun, cfg.failures, cfg.pub = pf.dryRun, pf.failures, pf.publishConfig(traceAttrs)
+	cfg.metrics = metrics
 	var s *sink
 	if pf.dryRun {
 		s, err = newSink(nil, cfg, std.log)
@@ -104,6 +110,7 @@ func runPublish(ctx context.Context, e env, args []string, std stdio) (err error
 		dryRun:    pf.dryRun,
 		traceID:   traceIDOf(ctx),
 	}
+	sum.latencyN, sum.latencyP50, sum.latencyP99 = metrics.Latency()
 	if !pf.dryRun {
 		sum.unsent = sum.listed - sum.published - sum.failed
 	}

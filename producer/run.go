@@ -22,10 +22,17 @@ var errUsage = errors.New("usage")
 var errFailed = errors.New("some objects were not published")
 
 // env is every environment variable the producer reads. Cloud clients read
-// PUBSUB_EMULATOR_HOST and STORAGE_EMULATOR_HOST themselves.
+// PUBSUB_EMULATOR_HOST and STORAGE_EMULATOR_HOST themselves; the OpenTelemetry SDK reads
+// the other OTEL_* variables (headers, TLS, resource) itself.
 type env struct {
 	Project string `envconfig:"SLUICE_PROJECT"`
 	Topic   string `envconfig:"SLUICE_TOPIC"`
+
+	OTLPEndpoint        string `envconfig:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	OTLPMetricsEndpoint string `envconfig:"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"`
+	OTLPTracesEndpoint  string `envconfig:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"`
+	MetricsExporter     string `envconfig:"OTEL_METRICS_EXPORTER"`
+	TracesExporter      string `envconfig:"OTEL_TRACES_EXPORTER"`
 }
 
 // stdio is the process's standard streams, passed down so tests can supply their own.

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/pkg/namelist"
 	"github.com/sluice-dev/sluice/pkg/notify"
 	"github.com/sluice-dev/sluice/pkg/publish"
+	"github.com/sluice-dev/sluice/pkg/telemetry"
 )
 
 // sink takes the events a command produces, publishes them (unless dry), and accounts
@@ -23,6 +24,7 @@ type sink struct {
 	pub      *publish.Publisher // nil on a dry run
 	marks    *checkpoint.Watermark
 	failures *failureFile
+	metrics  *telemetry.ProducerMetrics
 	log      *slog.Logger
 
 	seen, invalid, bytes atomic.Int64
@@ -34,10 +36,11 @@ type sinkConfig struct {
 	pub      publish.Config
 	failures string
 	marks    *checkpoint.Watermark // nil when the command keeps no checkpoint
+	metrics  *telemetry.ProducerMetrics
 }
 
 func newSink(topic *pubsub.Publisher, cfg sinkConfig, log *slog.Logger) (*sink, error) {
-	s := &sink{marks: cfg.marks, failures: &failureFile{path: cfg.failures}, log: log}
+	s := &sink{marks: cfg.marks, failures: &failureFile{path: cfg.failures}, metrics: cfg.metrics, log: log}
 	if s.marks == nil {
 		s.marks = checkpoint.NewWatermark("")
 	}
@@ -45,6 +48,9 @@ func newSink(topic *pubsub.Publisher, cfg sinkConfig, log *slog.Logger) (*sink, 
 		return s, nil
 	}
 	cfg.pub.Settled = s.settled
+	if cfg.metrics != nil {
+		cfg.pub.Observer = cfg.metrics
+	}
 	pub, err := publish.New(topic, cfg.pub)
 	if err != nil {
 		return nil, err
@@ -57,6 +63,9 @@ func newSink(topic *pubsub.Publisher, cfg sinkConfig, log *slog.Logger) (*sink, 
 // only when ctx ends.
 func (s *sink) send(ctx context.Context, ev notify.Event) error {
 	s.seen.Add(1)
+	if s.metrics != nil {
+		s.metrics.Listed(1)
+	}
 	if ev.Size > 0 {
 		s.bytes.Add(ev.Size)
 	}

@@ -21,6 +21,11 @@ type summary struct {
 	elapsed   time.Duration
 	dryRun    bool
 	traceID   string
+
+	// latencyN messages were timed from Publish to their final result; p50 and p99 of
+	// those durations.
+	latencyN               int64
+	latencyP50, latencyP99 time.Duration
 }
 
 func (s summary) rate() float64 {
@@ -49,6 +54,9 @@ func (s summary) print(log *slog.Logger, w io.Writer) {
 		"bytes", s.bytes,
 		"rate_per_s", s.rate(),
 		"elapsed_s", s.elapsed.Seconds(),
+		"publish_latency_count", s.latencyN,
+		"publish_latency_p50_s", s.latencyP50.Seconds(),
+		"publish_latency_p99_s", s.latencyP99.Seconds(),
 		"trace_id", s.traceID,
 	)
 	verb := "published"
@@ -62,6 +70,21 @@ func (s summary) print(log *slog.Logger, w io.Writer) {
 	fmt.Fprintf(w, "%s: %s %d of %d objects (%s) in %s, %.0f/s; skipped %d, invalid %d, failed %d\n",
 		s.command, verb, n, s.listed, humanBytes(s.bytes), s.elapsed.Round(time.Millisecond),
 		s.rate(), s.skipped, s.invalid, s.failed)
+	if s.latencyN > 0 {
+		fmt.Fprintf(w, "%s: publish latency p50 %s, p99 %s over %d messages\n", s.command,
+			roundLatency(s.latencyP50), roundLatency(s.latencyP99), s.latencyN)
+	}
+}
+
+// roundLatency keeps about three significant digits.
+func roundLatency(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
 }
 
 func humanBytes(n int64) string {

@@ -33,6 +33,8 @@ type Config struct {
 	// err the last error when every attempt failed. It is called from several goroutines
 	// at once.
 	Settled func(m Message, id string, err error)
+	// Observer, when set, is told of every settled message before Settled, for metrics.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {

@@ -23,6 +23,23 @@ type Message struct {
 	Seq   uint64
 }
 
+// Result is the final outcome of one message, as an Observer sees it.
+type Result struct {
+	// Duration runs from handing the message to the client library (after any --rate
+	// wait, so flow control, batching and every retry are in it) to its final result.
+	Duration time.Duration
+	// Attempts is how many times the message was sent.
+	Attempts int
+	// Err is nil when the message was published, else the last attempt's error.
+	Err error
+}
+
+// Observer receives the Result of every message a Publisher settles. Settled is called
+// from several goroutines at once and must not block.
+type Observer interface {
+	Settled(Result)
+}
+
 // Counts tallies outcomes.
 type Counts struct {
 	// Published messages were confirmed by the server.
@@ -51,6 +68,7 @@ type inflight struct {
 	msg     *pubsub.Message
 	result  *pubsub.PublishResult
 	attempt int
+	start   time.Time // when the first attempt was handed to the library
 }
 
 // New returns a Publisher over topic, replacing topic's PublishSettings with ones tuned
@@ -96,6 +114,7 @@ func (p *Publisher) Publish(ctx context.Context, m Message) error {
 	attrs, data := notify.Encode(m.Event)
 	maps.Copy(attrs, p.cfg.Attributes)
 	msg := &pubsub.Message{Data: data, Attributes: attrs}
+	start := time.Now()
 	res := p.topic.Publish(ctx, msg)
 	if ctx.Err() != nil {
 		// Cancelled while flow control held the message: the library fails it without
@@ -108,7 +127,7 @@ func (p *Publisher) Publish(ctx context.Context, m Message) error {
 		default:
 		}
 	}
-	p.pending <- inflight{m: m, msg: msg, result: res, attempt: 1}
+	p.pending <- inflight{m: m, msg: msg, result: res, attempt: 1, start: start}
 	return nil
 }
 
@@ -143,6 +162,9 @@ func (p *Publisher) settle(f inflight, id string, err error) {
 		p.failed.Add(1)
 	} else {
 		p.published.Add(1)
+	}
+	if p.cfg.Observer != nil {
+		p.cfg.Observer.Settled(Result{Duration: time.Since(f.start), Attempts: f.attempt, Err: err})
 	}
 	if p.cfg.Settled != nil {
 		p.cfg.Settled(f.m, id, err)
