@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/iterator"
+
+	"github.com/sluice-dev/sluice/deploy/local/stack"
+	"github.com/sluice-dev/sluice/internal/faultproxy"
+	"github.com/sluice-dev/sluice/internal/stacktest"
+)
+
+// buildWorker builds this binary into a temporary directory.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "worker")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// proc is a worker process with its JSON log lines.
+type proc struct {
+	cmd  *exec.Cmd
+	http string
+	mu   sync.Mutex
+	logs []map[string]any
+	done chan error
+}
+
+// startProc runs the worker binary against env, reading storage through storageHost.
+func startProc(t *testing.T, bin string, env *stacktest.Env, storageHost string, extra ...string) *proc {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := &proc{http: addr, done: make(chan error, 1)}
+	p.cmd = exec.Command(bin)
+	p.cmd.Env = append(os.Environ(), env.Env()...)
+	p.cmd.Env = append(p.cmd.Env,
+		"STORAGE_EMULATOR_HOST="+storageHost,
+		"SLUICE_PROJECT="+env.ProjectID,
+		"SLUICE_SUBSCRIPTION="+env.Subscription,
+		"SLUICE_OUTPUT_BUCKET=out",
+		"SLUICE_OUTPUT_PREFIX=results/",
+		"SLUICE_DEAD_LETTER_TOPIC="+env.DeadLetterTopic,
+		"SLUICE_HTTP_ADDR="+addr,
+		"SLUICE_LOG_FORMAT=json",
+		"SLUICE_LOG_LEVEL=info",
+	)
+	p.cmd.Env = append(p.cmd.Env, extra...)
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				m = map[string]any{"msg": sc.Text()}
+			}
+			p.mu.Lock()
+			p.logs = append(p.logs, m)
+			p.mu.Unlock()
+		}
+		p.done <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		if t.Failed() {
+			for _, l := range p.log() {
+				t.Logf("%s: %v", filepath.Base(bin), l)
+			}
+		}
+	})
+	return p
+}
+
+func (p *proc) log() []map[string]any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]map[string]any(nil), p.logs...)
+}
+
+// find returns the first log line with message msg.
+func (p *proc) find(msg string) map[string]any {
+	for _, l := range p.log() {
+		if l["message"] == msg || l["msg"] == msg {
+			return l
+		}
+	}
+	return nil
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(limit):
+		t.Fatalf("worker did not exit within %s", limit)
+		return -1
+	}
+}
+
+func uploadAndPublish(t *testing.T, env *stacktest.Env, name string) {
+	t.Helper()
+	data := []byte("content of " + name)
+	a := env.Upload(t, "in", name, data)
+	env.Publish(t, map[string]string{
+		"eventType": "OBJECT_FINALIZE", "payloadFormat": "NONE", "bucketId": "in",
+		"objectId": name, "objectGeneration": fmt.Sprint(a.Generation),
+	}, nil)
+}
+
+func countRecords(t *testing.T, env *stacktest.Env) int {
+	t.Helper()
+	n := 0
+	it := env.Storage.Bucket("out").Objects(context.Background(), &storage.Query{Prefix: "results/"})
+	for {
+		_, err := it.Next()
+		if err == iterator.Done {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+}
+
+// TestSIGTERMDrains sends SIGTERM to the built worker while two slow reads are in
+// flight: readiness turns false, both finish and are acked, the process exits 0 and
+// logs what it acked, and nothing comes back.
+func TestSIGTERMDrains(t *testing.T) {
+	bin := buildWorker(t)
+	env := stacktest.Start(t, stack.Config{Buckets: []string{"in", "out"}})
+	proxy, err := faultproxy.Start("http://" + env.StorageHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	slow := proxy.Add(faultproxy.Rule{Match: faultproxy.ObjectReads("in"), Action: faultproxy.Delay, Delay: 1500 * time.Millisecond})
+	uploadAndPublish(t, env, "a")
+	uploadAndPublish(t, env, "b")
+
+	p := startProc(t, bin, env, proxy.Host, "SLUICE_MAX_OUTSTANDING_MESSAGES=2", "SLUICE_DRAIN_TIMEOUT=5s")
+	deadline := time.Now().Add(30 * time.Second)
+	for proxy.Hits(slow) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the two reads never began")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	resp, err := http.Get("http://" + p.http + "/readyz")
+	if err != nil {
+		t.Fatalf("readyz during the drain: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("readyz during the drain = %d, want 503", resp.StatusCode)
+	}
+	if code := p.wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	drained := p.find("drained")
+	if drained == nil || drained["acked"] != 2.0 || drained["nacked"] != 0.0 || drained["abandoned"] != 0.0 {
+		t.Errorf("drained log = %v, want acked 2, nacked 0, abandoned 0", drained)
+	}
+	if n := countRecords(t, env); n != 2 {
+		t.Errorf("%d records, want 2", n)
+	}
+	if left := env.Drain(t, env.Subscription, time.Second, 5*time.Second); len(left) != 0 {
+		t.Errorf("%d messages came back after the drain, want none", len(left))
+	}
+}
+
+// TestSIGKILLOneOfTwo kills one of two workers under load: every object still ends with
+// exactly one record, and the subscription ends empty.
+func TestSIGKILLOneOfTwo(t *testing.T) {
+	bin := buildWorker(t)
+	env := stacktest.Start(t, stack.Config{Buckets: []string{"in", "out"}, AckDeadline: 10 * time.Second})
+	proxy, err := faultproxy.Start("http://" + env.StorageHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	proxy.Add(faultproxy.Rule{Match: faultproxy.ObjectReads("in"), Action: faultproxy.Delay, Delay: 150 * time.Millisecond})
+	const total = 40
+	for i := range total {
+		uploadAndPublish(t, env, fmt.Sprintf("obj-%02d", i))
+	}
+	extra := []string{"SLUICE_MAX_OUTSTANDING_MESSAGES=3", "SLUICE_MAX_EXTENSION_PERIOD=10s", "SLUICE_DRAIN_TIMEOUT=5s"}
+	a := startProc(t, bin, env, proxy.Host, append(extra, "SLUICE_WORKER_ID=a")...)
+	b := startProc(t, bin, env, proxy.Host, append(extra, "SLUICE_WORKER_ID=b")...)
+
+	deadline := time.Now().Add(30 * time.Second)
+	for countRecords(t, env) < total/4 {
+		if time.Now().After(deadline) {
+			t.Fatal("workers made no progress")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := a.wait(t, 5*time.Second); code != -1 {
+		t.Errorf("killed worker exit code %d, want -1 (signalled)", code)
+	}
+	killedAt := countRecords(t, env)
+
+	deadline = time.Now().Add(60 * time.Second)
+	for countRecords(t, env) < total {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records after the kill", countRecords(t, env), total)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := b.wait(t, 15*time.Second); code != 0 {
+		t.Errorf("survivor exit code %d, want 0", code)
+	}
+	if n := countRecords(t, env); n != total {
+		t.Errorf("%d records, want exactly %d", n, total)
+	}
+	if left := env.Drain(t, env.Subscription, time.Second, 5*time.Second); len(left) != 0 {
+		t.Errorf("%d messages left on the subscription, want none", len(left))
+	}
+	t.Logf("killed with %d of %d records written", killedAt, total)
+}
