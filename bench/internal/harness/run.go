@@ -59,7 +59,10 @@ type Result struct {
 	Busy float64
 	// CPU is the child's user plus system time, in seconds.
 	CPU float64
-	// MaxRSS is the child's peak resident set, in bytes.
+	// MaxRSS is the child's peak resident set, in bytes: the highest VmHWM sampled. Not
+	// rusage's ru_maxrss: Linux starts a child's at its parent's RSS when it forks
+	// (Go forks with the parent's memory shared), so it reports the harness's size
+	// whenever that is larger.
 	MaxRSS   int64
 	Samples  []Sample
 	TimedOut bool
@@ -138,10 +141,11 @@ loop:
 			cmd.Process.Signal(syscall.SIGTERM)
 			cancelled = nil
 		case <-tick.C:
-			rss, err := readRSS(cmd.Process.Pid)
+			rss, hwm, err := readRSS(cmd.Process.Pid)
 			if err != nil {
 				continue // exiting
 			}
+			res.MaxRSS = max(res.MaxRSS, hwm)
 			mu.Lock()
 			p := last
 			mu.Unlock()
@@ -156,10 +160,8 @@ loop:
 		}
 	}
 
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if ru != nil {
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.CPU = tv(ru.Utime) + tv(ru.Stime)
-		res.MaxRSS = ru.Maxrss << 10 // kilobytes on Linux
 	}
 	res.Messages, res.Failed, res.Busy = final.Messages, final.Failed, final.Busy
 	if waitErr != nil && !res.TimedOut {
@@ -173,22 +175,30 @@ loop:
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-// readRSS returns a process's resident set size from /proc/PID/status.
-func readRSS(pid int) (int64, error) {
+// readRSS returns a process's resident set size and its high-water mark from
+// /proc/PID/status.
+func readRSS(pid int) (rss, hwm int64, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for line := range bytes.Lines(b) {
-		rest, ok := bytes.CutPrefix(line, []byte("VmRSS:"))
-		if !ok {
+		name, value, ok := strings.Cut(string(line), ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
 			continue
 		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(string(rest)), " kB"), 10, 64)
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("VmRSS %q: %w", rest, err)
+			return 0, 0, fmt.Errorf("%s %q: %w", name, value, err)
 		}
-		return kb << 10, nil
+		if name == "VmRSS" {
+			rss = kb << 10
+		} else {
+			hwm = kb << 10
+		}
 	}
-	return 0, errors.New("no VmRSS (process exited?)")
+	if rss == 0 {
+		return 0, 0, errors.New("no VmRSS (process exited?)")
+	}
+	return rss, hwm, nil
 }
