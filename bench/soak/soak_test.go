@@ -4,6 +4,7 @@ package soak
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +22,11 @@ const (
 	// (the naive loop grows by hundreds of percent over the same span); below 10% the
 	// guard would trip on the allocator settling on a 2-core machine.
 	maxGrowth = 0.10
-	// goroutineSlack is what a stream reconnect or a timer may add for a moment.
-	goroutineSlack = 10
+	concurrency = 32
+	// goroutineSlack is how far goroutines may move and still be flat: a callback per
+	// message in flight and two per pooled storage connection (bench/cmd/bench's
+	// goroutineSlack). A leak adds them per message: thousands by 50,000.
+	goroutineSlack = 3 * concurrency
 )
 
 func TestSoak(t *testing.T) {
@@ -58,7 +62,7 @@ func TestSoak(t *testing.T) {
 	res, err := harness.Run(ctx, harness.Spec{
 		Name:  "sluice",
 		Path:  bin,
-		Args:  []string{"-project=" + env.Stack.ProjectID, "-subscription=soak", "-concurrency=32"},
+		Args:  []string{"-project=" + env.Stack.ProjectID, "-subscription=soak", fmt.Sprintf("-concurrency=%d", concurrency)},
 		Env:   env.ChildEnv(""),
 		Count: messages,
 	})
