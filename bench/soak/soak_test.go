@@ -21,7 +21,7 @@ const (
 	// against the first tenth. A consumer that holds anything per message grows far more
 	// (the naive loop grows by hundreds of percent over the same span); below 10% the
 	// guard would trip on the allocator settling on a 2-core machine.
-	maxGrowth = 0.10
+	maxGrowth   = 0.10
 	concurrency = 32
 	// goroutineSlack is how far goroutines may move and still be flat: a callback per
 	// message in flight and two per pooled storage connection (bench/cmd/bench's
