@@ -48,6 +48,8 @@ func TestBackfill(t *testing.T) {
 		names []string
 	}{
 		{"whole bucket", nil, names},
+		{"whole bucket, four list workers", []string{"--list-workers", "4"}, names},
+		{"range, two list workers", []string{"--start-after", "p/a", "--end-before", "p/c/d", "--list-workers", "2"}, []string{"p/b"}},
 		{"prefix", []string{"--prefix", "p/"}, []string{"p/a", "p/b", "p/c/d"}},
 		{"prefix matching nothing", []string{"--prefix", "nothing/"}, nil},
 		{"range", []string{"--start-after", "p/a", "--end-before", "p/c/d"}, []string{"p/b"}},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ type backfillFlags struct {
 	checkpoint    string
 	resume        bool
 	checkpointDur time.Duration
+	listWorkers   int
 }
 
 func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
@@ -40,6 +42,8 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 	fset.StringVar(&bf.checkpoint, "checkpoint", "", "checkpoint `FILE` recording how far publishing is confirmed")
 	fset.BoolVar(&bf.resume, "resume", false, "continue after the position in --checkpoint")
 	fset.DurationVar(&bf.checkpointDur, "checkpoint-interval", 2*time.Second, "how often the checkpoint is written")
+	fset.IntVar(&bf.listWorkers, "list-workers", 1, "list this many name ranges concurrently; above 1, a names-only "+
+		"listing first splits the range (a resume reuses the checkpoint's ranges)")
 	fset.Usage = func() {
 		fmt.Fprintf(fset.Output(), "Usage: producer backfill --bucket B [flags]\n\n"+
 			"Lists the bucket in name order and publishes one finalize message per object, with its\n"+
@@ -86,26 +90,30 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 	ctx, span, traceAttrs := startTrace(ctx, "producer backfill")
 	defer span.End()
 	lc := bf.list
-	if base.After != "" {
-		lc.StartAfter = base.After
-	}
-	logStart(std.log, "backfill", "bucket", lc.Bucket, "prefix", lc.Prefix, "glob", lc.Glob,
-		"start_after", strconv.Quote(lc.StartAfter), "end_before", strconv.Quote(lc.EndBefore),
-		"updated_since", bf.updatedSince, "topic", bf.topicName(), "dry_run", bf.dryRun,
-		"rate", bf.rate, "checkpoint", bf.checkpoint, "resume", bf.resume,
-		"resumed_settled", base.Settled, "failures", bf.failures, "trace_id", traceIDOf(ctx))
-
 	gcs, err := newStorage(ctx)
 	if err != nil {
 		return err
 	}
 	defer gcs.Close()
+	bucket := gcs.Bucket(lc.Bucket)
+	ranges := base.Resume(listing)
+	if base.Version == 0 && bf.listWorkers > 1 {
+		if ranges, err = splitRanges(ctx, bucket, lc, bf.listWorkers); err != nil {
+			return err
+		}
+	}
+	logStart(std.log, "backfill", "bucket", lc.Bucket, "prefix", lc.Prefix, "glob", lc.Glob,
+		"start_after", strconv.Quote(lc.StartAfter), "end_before", strconv.Quote(lc.EndBefore),
+		"updated_since", bf.updatedSince, "topic", bf.topicName(), "dry_run", bf.dryRun,
+		"rate", bf.rate, "checkpoint", bf.checkpoint, "resume", bf.resume,
+		"resumed_settled", base.Settled, "list_workers", bf.listWorkers, "ranges", len(ranges),
+		"failures", bf.failures, "trace_id", traceIDOf(ctx))
 
 	cfg := sinkConfig{
 		dryRun:   bf.dryRun,
 		failures: bf.failures,
 		pub:      bf.publishConfig(traceAttrs),
-		marks:    checkpoint.NewWatermark(base.After),
+		marks:    checkpoint.NewRanges(ranges),
 		metrics:  metrics,
 	}
 	var s *sink
@@ -138,8 +146,11 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 		ckpt = startCheckpointer(bf.checkpoint, bf.checkpointDur, listing, base.Settled, s, std.log)
 	}
 
-	st, listErr := backfill.List(ctx, gcs.Bucket(lc.Bucket), lc, func(o *storage.ObjectAttrs) error {
-		return s.send(ctx, backfill.Event(lc.Bucket, o))
+	st, listErr := backfill.ListRanges(ctx, bucket, lc, listRanges(ranges), bf.listWorkers, backfill.RangeFuncs{
+		Object: func(r int, o *storage.ObjectAttrs) error {
+			return s.send(ctx, r, backfill.Event(lc.Bucket, o))
+		},
+		Done: s.marks.Listed,
 	})
 	counts := s.drain()
 	var ckptErr error
@@ -187,10 +198,36 @@ func (bf *backfillFlags) validate() error {
 	if bf.resume && bf.checkpoint == "" {
 		return errors.New("--resume needs --checkpoint")
 	}
+	if bf.listWorkers < 1 {
+		return errors.New("--list-workers must be at least 1")
+	}
 	if err := bf.list.Validate(); err != nil {
 		return err
 	}
 	return bf.publishFlags.validate()
+}
+
+// splitRanges splits lc into up to n ranges of about equal object counts, with a
+// names-only listing of its own (backfill.Split).
+func splitRanges(ctx context.Context, b *storage.BucketHandle, lc backfill.Config, n int) ([]checkpoint.Range, error) {
+	brs, err := backfill.Split(ctx, b, lc, n)
+	if err != nil {
+		return nil, fmt.Errorf("split for --list-workers: %w", err)
+	}
+	rs := make([]checkpoint.Range, len(brs))
+	for i, r := range brs {
+		rs[i] = checkpoint.Range{After: r.StartAfter, EndBefore: r.EndBefore}
+	}
+	return rs, nil
+}
+
+// listRanges turns checkpoint ranges, each from its watermark, into ranges to list.
+func listRanges(rs []checkpoint.Range) []backfill.Range {
+	out := make([]backfill.Range, len(rs))
+	for i, r := range rs {
+		out[i] = backfill.Range{StartAfter: r.After, EndBefore: r.EndBefore}
+	}
+	return out
 }
 
 // checkpointer writes the watermark to the checkpoint file every interval and once
@@ -203,7 +240,7 @@ type checkpointer struct {
 	log     *slog.Logger
 	done    chan struct{}
 	wg      sync.WaitGroup
-	last    string
+	last    []checkpoint.Range
 	wrote   bool
 }
 
@@ -229,18 +266,18 @@ func startCheckpointer(path string, every time.Duration, l checkpoint.Listing, b
 
 // save writes the current watermark, after syncing the failures it may pass.
 func (c *checkpointer) save() error {
-	after, passed := c.s.marks.Position()
-	if c.wrote && after == c.last {
+	pending, passed := c.s.marks.Position()
+	if c.wrote && slices.Equal(pending, c.last) {
 		return nil
 	}
 	if err := c.s.failures.sync(); err != nil {
 		return err
 	}
-	st := checkpoint.State{Listing: c.listing, After: after, Settled: c.base + passed, Written: time.Now().UTC()}
+	st := checkpoint.State{Listing: c.listing, Ranges: pending, Settled: c.base + passed, Written: time.Now().UTC()}
 	if err := checkpoint.Save(c.path, st); err != nil {
 		return err
 	}
-	c.last, c.wrote = after, true
+	c.last, c.wrote = pending, true
 	return nil
 }
 

@@ -141,7 +141,7 @@ func readInput(ctx context.Context, r *namelist.Reader, s *sink, std stdio) erro
 			Size:       -1,
 			Source:     notify.SourceBackfill,
 		}
-		if err := s.send(ctx, ev); err != nil {
+		if err := s.send(ctx, 0, ev); err != nil {
 			return fmt.Errorf("stopped after %d records: %w", s.seen.Load()-1, err)
 		}
 	}

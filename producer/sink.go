@@ -22,7 +22,7 @@ import (
 // for each: published, or failed (into the failures file).
 type sink struct {
 	pub      *publish.Publisher // nil on a dry run
-	marks    *checkpoint.Watermark
+	marks    *checkpoint.Ranges
 	failures *failureFile
 	metrics  *telemetry.ProducerMetrics
 	log      *slog.Logger
@@ -35,14 +35,14 @@ type sinkConfig struct {
 	dryRun   bool
 	pub      publish.Config
 	failures string
-	marks    *checkpoint.Watermark // nil when the command keeps no checkpoint
+	marks    *checkpoint.Ranges // nil when the command keeps no checkpoint
 	metrics  *telemetry.ProducerMetrics
 }
 
 func newSink(topic *pubsub.Publisher, cfg sinkConfig, log *slog.Logger) (*sink, error) {
 	s := &sink{marks: cfg.marks, failures: &failureFile{path: cfg.failures}, metrics: cfg.metrics, log: log}
 	if s.marks == nil {
-		s.marks = checkpoint.NewWatermark("")
+		s.marks = checkpoint.NewRanges([]checkpoint.Range{{}})
 	}
 	if cfg.dryRun {
 		return s, nil
@@ -59,9 +59,9 @@ func newSink(topic *pubsub.Publisher, cfg sinkConfig, log *slog.Logger) (*sink, 
 	return s, nil
 }
 
-// send publishes ev. It blocks while flow control holds it back, and returns an error
-// only when ctx ends.
-func (s *sink) send(ctx context.Context, ev notify.Event) error {
+// send publishes ev, the next object of range r of the marks in name order. It blocks
+// while flow control holds it back, and returns an error only when ctx ends.
+func (s *sink) send(ctx context.Context, r int, ev notify.Event) error {
 	s.seen.Add(1)
 	if s.metrics != nil {
 		s.metrics.Listed(1)
@@ -72,7 +72,7 @@ func (s *sink) send(ctx context.Context, ev notify.Event) error {
 	if s.pub == nil {
 		return nil
 	}
-	seq := s.marks.Add(ev.Name)
+	seq := s.marks.Add(r, ev.Name)
 	return s.pub.Publish(ctx, publish.Message{Event: ev, Seq: seq})
 }
 

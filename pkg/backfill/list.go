@@ -74,6 +74,19 @@ func list(ctx context.Context, b *storage.BucketHandle, cfg Config, attrs []stri
 
 // fetch sends pages of q's results to pages until the listing ends.
 func fetch(ctx context.Context, b *storage.BucketHandle, cfg Config, q *storage.Query, pages chan<- []*storage.ObjectAttrs) error {
+	return fetchEach(ctx, b, cfg, q, func(page []*storage.ObjectAttrs) error {
+		select {
+		case pages <- page:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// fetchEach calls send with each non-empty page of q's results until the listing ends
+// or send fails.
+func fetchEach(ctx context.Context, b *storage.BucketHandle, cfg Config, q *storage.Query, send func([]*storage.ObjectAttrs) error) error {
 	pager := iterator.NewPager(b.Objects(ctx, q), cfg.pageSize(), "")
 	for {
 		var page []*storage.ObjectAttrs
@@ -82,10 +95,8 @@ func fetch(ctx context.Context, b *storage.BucketHandle, cfg Config, q *storage.
 			return classify(err)
 		}
 		if len(page) > 0 {
-			select {
-			case pages <- page:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := send(page); err != nil {
+				return err
 			}
 		}
 		if token == "" {

@@ -10,6 +10,7 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func newBucket(t *testing.T, names ...string) *storage.Client {
@@ -107,5 +108,45 @@ func TestSplitCoversOnce(t *testing.T) {
 		if diff := cmp.Diff(names, got); diff != "" {
 			t.Errorf("Split(%d) ranges cover (-want +got):\n%s", n, diff)
 		}
+	}
+}
+
+func TestListRangesCoversOnce(t *testing.T) {
+	var names []string
+	for i := range 230 {
+		names = append(names, fmt.Sprintf("o%03d", i))
+	}
+	b := newBucket(t, names...).Bucket("b")
+	for _, tt := range []struct{ ranges, workers int }{{1, 1}, {4, 2}, {7, 7}, {3, 8}} {
+		t.Run(fmt.Sprintf("%d ranges, %d workers", tt.ranges, tt.workers), func(t *testing.T) {
+			cfg := Config{Bucket: "b", PageSize: 10}
+			ranges, err := Split(context.Background(), b, cfg, tt.ranges)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			last := map[int]string{}
+			done := map[int]bool{}
+			st, err := ListRanges(context.Background(), b, cfg, ranges, tt.workers, RangeFuncs{
+				Object: func(r int, o *storage.ObjectAttrs) error {
+					if done[r] || o.Name <= last[r] {
+						t.Errorf("range %d: %q after %q (done %v), want name order", r, o.Name, last[r], done[r])
+					}
+					last[r] = o.Name
+					got = append(got, o.Name)
+					return nil
+				},
+				Done: func(r int) { done[r] = true },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(names, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+				t.Errorf("ListRanges names mismatch (-want +got):\n%s", diff)
+			}
+			if st.Listed != int64(len(names)) || len(done) != len(ranges) {
+				t.Errorf("Stats = %+v, %d ranges done; want %d listed, %d done", st, len(done), len(names), len(ranges))
+			}
+		})
 	}
 }

@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// version is the State layout written; Load refuses others.
-const version = 1
+// version is the State layout written. Version 1 held one watermark (After); version 2
+// holds the ranges still to settle. Load reads both and refuses others.
+const version = 2
 
 var (
 	// ErrCorrupt is wrapped when a checkpoint file cannot be read as a State.
@@ -34,12 +35,24 @@ type Listing struct {
 type State struct {
 	Version int     `json:"version"`
 	Listing Listing `json:"listing"`
-	// After is the watermark: every object named up to and including After is settled.
-	// "" means nothing is.
-	After string `json:"after"`
-	// Settled counts the objects up to After, over all runs that resumed this one.
+	// Ranges are the name ranges still to settle, each from its own watermark: every
+	// object of the listing outside them is settled. Empty when the listing is done.
+	Ranges []Range `json:"ranges"`
+	// After is version 1's single watermark; Load turns it into one range.
+	After string `json:"after,omitempty"`
+	// Settled counts the objects the watermarks have passed, over all runs that
+	// resumed this one.
 	Settled int64     `json:"settled"`
 	Written time.Time `json:"written"`
+}
+
+// Resume returns the ranges a run that starts from s still has to list: s.Ranges, or for
+// a State that holds none yet, the whole listing l.
+func (s State) Resume(l Listing) []Range {
+	if s.Version == 0 {
+		return []Range{{After: l.StartAfter, EndBefore: l.EndBefore}}
+	}
+	return s.Ranges
 }
 
 // Check returns an error wrapping ErrMismatch unless s was written for l.
@@ -63,8 +76,16 @@ func Load(path string) (State, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return State{}, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
 	}
-	if s.Version != version || s.Listing.Bucket == "" {
+	if (s.Version != 1 && s.Version != version) || s.Listing.Bucket == "" {
 		return State{}, fmt.Errorf("%w: %s: version %d, bucket %q", ErrCorrupt, path, s.Version, s.Listing.Bucket)
+	}
+	if s.Version == 1 {
+		after := max(s.After, s.Listing.StartAfter)
+		s.Version, s.After = version, ""
+		s.Ranges = []Range{{After: after, EndBefore: s.Listing.EndBefore}}
+	}
+	if s.Ranges == nil {
+		s.Ranges = []Range{}
 	}
 	return s, nil
 }

@@ -41,7 +41,7 @@ func TestSaveLoad(t *testing.T) {
 	want := State{
 		Version: version,
 		Listing: Listing{Bucket: "b", Prefix: "p/", UpdatedSince: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)},
-		After:   "p/line\nbreak",
+		Ranges:  []Range{{After: "p/line\nbreak", EndBefore: "p/m"}, {After: "p/x"}},
 		Settled: 42,
 		Written: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 	}
@@ -79,7 +79,7 @@ func TestLoadBad(t *testing.T) {
 		{"truncated", `{"version":1,"listing":{"bucket":"b"`, ErrCorrupt},
 		{"empty", "", ErrCorrupt},
 		{"other version", `{"version":9,"listing":{"bucket":"b"}}`, ErrCorrupt},
-		{"no bucket", `{"version":1}`, ErrCorrupt},
+		{"no bucket", `{"version":2}`, ErrCorrupt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,5 +94,48 @@ func TestLoadBad(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Load(missing) = %v, want fs.ErrNotExist", err)
+	}
+}
+
+func TestLoadVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.json")
+	v1 := `{"version":1,"listing":{"bucket":"b","start_after":"a","end_before":"z"},"after":"m","settled":7}`
+	if err := os.WriteFile(path, []byte(v1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Range{{After: "m", EndBefore: "z"}}
+	if diff := cmp.Diff(want, got.Ranges); diff != "" || got.Settled != 7 {
+		t.Errorf("Load(v1) ranges mismatch (-want +got):\n%s; settled %d, want 7", diff, got.Settled)
+	}
+}
+
+func TestRangesPosition(t *testing.T) {
+	rs := NewRanges([]Range{{After: "", EndBefore: "m"}, {After: "l", EndBefore: ""}})
+	a := rs.Add(0, "a")
+	b := rs.Add(0, "b")
+	x := rs.Add(1, "x")
+	steps := []struct {
+		name       string
+		do         func()
+		want       []Range
+		wantPassed int64
+	}{
+		{"nothing settled", func() {}, []Range{{"", "m"}, {"l", ""}}, 0},
+		{"second range first", func() { rs.Done(x) }, []Range{{"", "m"}, {"x", ""}}, 1},
+		{"gap in the first", func() { rs.Done(b) }, []Range{{"", "m"}, {"x", ""}}, 1},
+		{"gap filled", func() { rs.Done(a) }, []Range{{"b", "m"}, {"x", ""}}, 3},
+		{"second listed", func() { rs.Listed(1) }, []Range{{"b", "m"}}, 3},
+		{"first listed", func() { rs.Listed(0) }, []Range{}, 3},
+	}
+	for _, s := range steps {
+		s.do()
+		got, passed := rs.Position()
+		if diff := cmp.Diff(s.want, got); diff != "" || passed != s.wantPassed {
+			t.Errorf("%s: Position() mismatch (-want +got):\n%s; passed %d, want %d", s.name, diff, passed, s.wantPassed)
+		}
 	}
 }

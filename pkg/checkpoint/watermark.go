@@ -55,3 +55,10 @@ func (w *Watermark) Position() (name string, passed int64) {
 	defer w.mu.Unlock()
 	return w.name, w.passed
 }
+
+// settled reports whether every name added so far is settled.
+func (w *Watermark) settled() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.low == w.next
+}

@@ -1,0 +1,79 @@
+package checkpoint
+
+import "sync"
+
+// Range is one name range of a backfill still to settle: names after After and before
+// EndBefore ("" means unbounded). After is the range's watermark: it starts as the
+// range's lower bound and moves up as names settle.
+type Range struct {
+	After     string `json:"after"`
+	EndBefore string `json:"end_before"`
+}
+
+// rangeBits is how many low bits of a token hold the sequence number within its range:
+// 2^40 (10^12) names a range, 2^24 ranges.
+const rangeBits = 40
+
+// Ranges tracks a Watermark per Range, for a listing split into ranges that are listed
+// concurrently: each range's names are added in name order, but ranges interleave, so
+// one watermark over them all would be wrong (or stuck). It is safe for concurrent use.
+type Ranges struct {
+	mu     sync.Mutex
+	ranges []*rangeMark
+}
+
+type rangeMark struct {
+	end    string
+	w      *Watermark
+	listed bool // every name of the range has been added
+}
+
+// NewRanges tracks rs; the index of a range in rs names it in Add and Listed.
+func NewRanges(rs []Range) *Ranges {
+	t := &Ranges{}
+	for _, r := range rs {
+		t.ranges = append(t.ranges, &rangeMark{end: r.EndBefore, w: NewWatermark(r.After)})
+	}
+	return t
+}
+
+// Add registers the next name of range i, in the range's name order, and returns the
+// token Done takes.
+func (t *Ranges) Add(i int, name string) uint64 {
+	return uint64(i)<<rangeBits | t.mark(i).w.Add(name)
+}
+
+// Done marks the name of token settled.
+func (t *Ranges) Done(token uint64) {
+	t.mark(int(token >> rangeBits)).w.Done(token & (1<<rangeBits - 1))
+}
+
+// Listed records that every name of range i has been added.
+func (t *Ranges) Listed(i int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ranges[i].listed = true
+}
+
+func (t *Ranges) mark(i int) *rangeMark {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ranges[i]
+}
+
+// Position returns the ranges still to settle, each from its watermark, and how many
+// names all watermarks have passed. A range is left out once it is listed and every
+// name in it is settled. Resuming lists exactly the ranges returned.
+func (t *Ranges) Position() (pending []Range, passed int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pending = []Range{}
+	for _, r := range t.ranges {
+		name, n := r.w.Position()
+		passed += n
+		if !r.listed || !r.w.settled() {
+			pending = append(pending, Range{After: name, EndBefore: r.end})
+		}
+	}
+	return pending, passed
+}
