@@ -38,7 +38,9 @@ func (s slow) Process(ctx context.Context, obj *process.Object) error {
 // it, then runs a second worker to show that nothing was lost or done twice: acked
 // messages do not come back (the acks were flushed), nacked ones are processed.
 func TestDrain(t *testing.T) {
-	env := stacktest.Start(t, stack.Config{Buckets: []string{inBucket, outBucket}})
+	// A short ack deadline bounds the wait for messages pstest pushed to a stopping
+	// client's stream (it ignores streaming flow control), which the client never reads.
+	env := stacktest.Start(t, stack.Config{Buckets: []string{inBucket, outBucket}, AckDeadline: 10 * time.Second})
 	tests := []struct {
 		name          string
 		proc          slow
@@ -102,9 +104,11 @@ func TestDrain(t *testing.T) {
 			}
 			cancel()
 			begun := time.Now()
-			time.Sleep(20 * time.Millisecond)
+			for ready := time.Now().Add(time.Second); w.Ready() && time.Now().Before(ready); {
+				time.Sleep(5 * time.Millisecond)
+			}
 			if w.Ready() {
-				t.Error("Ready() = true during the drain")
+				t.Error("Ready() = true a second into the drain")
 			}
 			err = <-done
 			took := time.Since(begun)
