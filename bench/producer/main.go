@@ -28,6 +28,7 @@ import (
 func main() {
 	publishCounts := flag.String("publish", "100000,1000000", "comma-separated name counts to publish")
 	listCounts := flag.String("list", "10000", "comma-separated object counts to backfill")
+	flag.StringVar(&listWorkers, "list-workers", "1", "comma-separated producer --list-workers values to backfill with")
 	emulator := flag.String("emulator", "", "Pub/Sub emulator launcher (default: from gcloud's SDK root)")
 	producer := flag.String("producer", "", "producer binary (default: built into a temporary directory)")
 	flag.StringVar(&cpuProfile, "fakeprofile", "", "write a CPU profile of fake-gcs-server during backfills to `FILE`")
@@ -39,6 +40,9 @@ func main() {
 
 // cpuProfile is where the fake's CPU profile goes; "" for none.
 var cpuProfile string
+
+// listWorkers are the --list-workers values each backfill count runs with.
+var listWorkers string
 
 func run(publishCounts, listCounts, emulator, producer string) error {
 	dir, err := os.MkdirTemp("", "producer-bench")
@@ -59,7 +63,7 @@ func run(publishCounts, listCounts, emulator, producer string) error {
 	defer stop()
 	env := append(os.Environ(), "PUBSUB_EMULATOR_HOST="+addr, "SLUICE_PROJECT=bench")
 
-	fmt.Printf("%-9s %10s %10s %12s %12s %12s\n", "phase", "count", "seconds", "names/s", "peak RSS MiB",
+	fmt.Printf("%-11s %10s %10s %12s %12s %12s\n", "phase", "count", "seconds", "names/s", "peak RSS MiB",
 		"producer CPU s")
 	for i, n := range counts(publishCounts) {
 		topic := fmt.Sprintf("publish-%d", i)
@@ -77,31 +81,43 @@ func run(publishCounts, listCounts, emulator, producer string) error {
 		r.print("publish", n)
 	}
 	for i, n := range counts(listCounts) {
-		topic := fmt.Sprintf("backfill-%d", i)
-		if err := createTopic(addr, topic); err != nil {
+		// One seeded root per count, shared by every --list-workers value.
+		root := filepath.Join(dir, fmt.Sprint("gcs-", i))
+		seedStart := time.Now()
+		if err := seedFS(root, "bench", n); err != nil {
 			return err
 		}
-		gcs, err := startStorage(filepath.Join(dir, fmt.Sprint("gcs-", i)), n)
-		if err != nil {
-			return err
-		}
-		// The fake runs in this process: a profile of it shows where listing time goes.
-		if cpuProfile != "" {
-			f, err := os.Create(fmt.Sprintf("%s.%d", cpuProfile, n))
+		fmt.Printf("# seeded %d objects in %.1fs\n", n, time.Since(seedStart).Seconds())
+		for j, w := range counts(listWorkers) {
+			topic := fmt.Sprintf("backfill-%d-%d", i, j)
+			if err := createTopic(addr, topic); err != nil {
+				return err
+			}
+			gcs, err := startStorage(root)
 			if err != nil {
 				return err
 			}
-			pprof.StartCPUProfile(f)
-			defer f.Close()
+			// The fake runs in this process: a profile of it shows where listing time goes.
+			if cpuProfile != "" {
+				f, err := os.Create(fmt.Sprintf("%s.%d.%d", cpuProfile, n, w))
+				if err != nil {
+					return err
+				}
+				pprof.StartCPUProfile(f)
+				defer f.Close()
+			}
+			r, err := measure(producer, append(env, "STORAGE_EMULATOR_HOST="+gcs.URL()),
+				"backfill", "--topic", topic, "--bucket", "bench", "--list-workers", fmt.Sprint(w))
+			pprof.StopCPUProfile()
+			gcs.Stop()
+			if err != nil {
+				return err
+			}
+			if want := fmt.Sprintf(`"published":%d,`, n); !strings.Contains(r.stderr, want) {
+				return fmt.Errorf("backfill of %d objects did not publish them all:\n%s", n, tail(r.stderr))
+			}
+			r.print(fmt.Sprintf("backfill/%d", w), n)
 		}
-		r, err := measure(producer, append(env, "STORAGE_EMULATOR_HOST="+gcs.URL()),
-			"backfill", "--topic", topic, "--bucket", "bench")
-		pprof.StopCPUProfile()
-		gcs.Stop()
-		if err != nil {
-			return err
-		}
-		r.print("backfill", n)
 	}
 	return nil
 }
@@ -110,10 +126,11 @@ type result struct {
 	elapsed time.Duration
 	cpu     time.Duration // the producer's user plus system time
 	maxRSS  int64         // bytes
+	stderr  string
 }
 
 func (r result) print(phase string, n int) {
-	fmt.Printf("%-9s %10d %10.2f %12.0f %12.1f %12.2f\n", phase, n, r.elapsed.Seconds(),
+	fmt.Printf("%-11s %10d %10.2f %12.0f %12.1f %12.2f\n", phase, n, r.elapsed.Seconds(),
 		float64(n)/r.elapsed.Seconds(), float64(r.maxRSS)/(1<<20), r.cpu.Seconds())
 }
 
@@ -131,7 +148,7 @@ func measure(bin string, env []string, args ...string) (result, error) {
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return result{elapsed: el, cpu: cpu, maxRSS: ru.Maxrss << 10}, nil // Maxrss is in KiB on Linux
+	return result{elapsed: el, cpu: cpu, maxRSS: ru.Maxrss << 10, stderr: stderr.String()}, nil // Maxrss is in KiB on Linux
 }
 
 func tail(s string) string {
@@ -224,20 +241,12 @@ func createTopic(addr, topic string) error {
 	return err
 }
 
-// startStorage starts fake-gcs-server on loopback with n small objects in bucket
-// "bench", on its filesystem backend (its memory backend scans a slice per create).
-func startStorage(root string, n int) (*fakestorage.Server, error) {
-	objs := make([]fakestorage.Object, n)
-	for i := range objs {
-		objs[i] = fakestorage.Object{
-			ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "bench", Name: fmt.Sprintf("data/object-%09d", i)},
-			Content:     []byte("x"),
-		}
-	}
+// startStorage starts fake-gcs-server on loopback over the filesystem root that seedFS
+// filled (its memory backend scans a slice per create).
+func startStorage(root string) (*fakestorage.Server, error) {
 	return fakestorage.NewServerWithOptions(fakestorage.Options{
-		Scheme:         "http",
-		Host:           "127.0.0.1",
-		StorageRoot:    root,
-		InitialObjects: objs,
+		Scheme:      "http",
+		Host:        "127.0.0.1",
+		StorageRoot: root,
 	})
 }
