@@ -31,6 +31,15 @@ func TestChecksCatchBrokenManifests(t *testing.T) {
 			wantErr: "terminationGracePeriodSeconds 20s is not at least SLUICE_DRAIN_TIMEOUT 25s",
 		},
 		{
+			name:  "watchdog fires after the kubelet's kill",
+			dir:   "deploy/k8s/overlays/gke",
+			check: worker,
+			break_: func(t *testing.T, s *Set) {
+				EnvEntry(*workerContainerOf(t, s), "SLUICE_SHUTDOWN_GRACE").Value = "20s"
+			},
+			wantErr: "SLUICE_SHUTDOWN_GRACE 20s reaches terminationGracePeriodSeconds 40s",
+		},
+		{
 			name:  "GOMEMLIMIT in mebibytes",
 			dir:   "deploy/k8s/overlays/gke",
 			check: worker,

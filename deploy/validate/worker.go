@@ -26,6 +26,9 @@ const (
 	// that window leaves leased messages to wait out their ack deadline.
 	minDrainSlack = 5 * time.Second
 
+	// defaultShutdownGrace is the worker's SLUICE_SHUTDOWN_GRACE default.
+	defaultShutdownGrace = 15 * time.Second
+
 	// maxOutstandingPerPod bounds flow control. A pod leases up to this many messages; much
 	// more than its processing concurrency and it hoards the backlog, so pods the autoscaler
 	// adds find nothing to pull.
@@ -99,6 +102,19 @@ func checkDrain(p *problems, pod corev1.PodSpec, env map[string]string) {
 	if drain+minDrainSlack > grace {
 		p.addf("terminationGracePeriodSeconds %v is not at least SLUICE_DRAIN_TIMEOUT %v + %v",
 			grace, drain, minDrainSlack)
+	}
+	// The worker's own watchdog exits at drain + shutdown grace; it must fire before the
+	// kubelet's SIGKILL, so the log says why the shutdown overran.
+	shutdownGrace := defaultShutdownGrace
+	if v, ok := env["SLUICE_SHUTDOWN_GRACE"]; ok {
+		if shutdownGrace, err = time.ParseDuration(v); err != nil {
+			p.addf("SLUICE_SHUTDOWN_GRACE: %v", err)
+			return
+		}
+	}
+	if drain+shutdownGrace >= grace {
+		p.addf("SLUICE_DRAIN_TIMEOUT %v + SLUICE_SHUTDOWN_GRACE %v reaches terminationGracePeriodSeconds %v: "+
+			"the kubelet would kill the worker before its watchdog reports", drain, shutdownGrace, grace)
 	}
 }
 
