@@ -40,7 +40,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.mode, "mode", "compare", "compare, latency or soak")
+	flag.StringVar(&o.mode, "mode", "compare", "compare, latency, soak, or chart (redraw the soak chart from -out/soak.csv)")
 	flag.StringVar(&o.bin, "bin", "bin/bench", "directory holding the consumer binaries")
 	flag.StringVar(&o.out, "out", "docs/bench", "directory for CSV and charts")
 	flag.IntVar(&o.objects, "objects", 1000, "distinct objects in the corpus")
@@ -55,6 +55,15 @@ func main() {
 	flag.StringVar(&o.levels, "levels", "1,2,4,8,16,32,64,128,256", "latency: concurrency levels")
 	flag.BoolVar(&o.keep, "keep", false, "keep the stack's directory")
 	flag.Parse()
+
+	if o.mode == "chart" {
+		// Redraw the soak chart from its CSV, without running anything.
+		if err := redraw(filepath.Join(o.out, "soak.csv"), filepath.Join(o.out, "soak-memory.png")); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -62,12 +63,35 @@ func (b bench) soak(ctx context.Context) error {
 		return err
 	}
 	path := filepath.Join(b.o.out, "soak-memory.png")
-	title := fmt.Sprintf("Memory over messages: Sluice (%d) and the naive client-per-message loop", n)
-	if err := chart.Memory(path, title, runs); err != nil {
+	if err := chart.Memory(path, soakTitle, runs); err != nil {
 		return err
 	}
 	fmt.Println("chart:", path)
 	return soakVerdict(runs[0], runs[1], goroutineSlack(b.o.concurrency))
+}
+
+const soakTitle = "Memory over time: the Sluice worker and the naive client-per-message loop"
+
+// redraw renders the soak chart from the CSV a soak wrote.
+func redraw(csvPath, pngPath string) error {
+	f, err := os.Open(csvPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	samples, err := harness.ReadCSV(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", csvPath, err)
+	}
+	var runs []harness.Result
+	for _, s := range samples {
+		if len(runs) == 0 || runs[len(runs)-1].Name != s.Consumer {
+			runs = append(runs, harness.Result{Name: s.Consumer})
+		}
+		r := &runs[len(runs)-1]
+		r.Samples = append(r.Samples, s)
+	}
+	return chart.Memory(pngPath, soakTitle, runs)
 }
 
 // soakOne runs one consumer through count messages on its own topic, publishing in

@@ -27,24 +27,26 @@ func colour(name string) color.Color {
 	return color.Black
 }
 
-// Memory draws RSS (solid) and Go heap (dashed) over messages processed, one pair of
-// lines per run, and goroutines below on its own axis, and saves it to path.
+// Memory draws RSS (solid) and Go heap (dashed) over time, one pair of lines per run,
+// and goroutines below on its own axis, and saves it to path. Time, not messages, is
+// the x axis: the naive loop slows as it leaks, and over messages its climb would be
+// squeezed against the axis.
 func Memory(path, title string, runs []harness.Result) error {
 	mem := plot.New()
 	mem.Title.Text = title
-	mem.X.Label.Text = "messages processed (thousands)"
+	mem.X.Label.Text = "seconds since the consumer started"
 	mem.Y.Label.Text = "MiB"
-	mem.Legend.Top, mem.Legend.Left = true, true
+	mem.Legend.Top = true
 	gor := plot.New()
-	gor.X.Label.Text = "messages processed (thousands)"
+	gor.X.Label.Text = "seconds since the consumer started"
 	gor.Y.Label.Text = "goroutines"
-	gor.Legend.Top, gor.Legend.Left = true, true
+	gor.Legend.Top = true
 
 	for _, r := range runs {
 		rss, heap, g := make(plotter.XYs, 0, len(r.Samples)), make(plotter.XYs, 0, len(r.Samples)),
 			make(plotter.XYs, 0, len(r.Samples))
 		for _, s := range r.Samples {
-			x := float64(s.Messages) / 1e3
+			x := s.Elapsed
 			rss = append(rss, plotter.XY{X: x, Y: float64(s.RSSBytes) / (1 << 20)})
 			heap = append(heap, plotter.XY{X: x, Y: float64(s.HeapBytes) / (1 << 20)})
 			g = append(g, plotter.XY{X: x, Y: float64(s.Goroutines)})

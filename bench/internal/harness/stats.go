@@ -2,6 +2,7 @@ package harness
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -100,4 +101,33 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// ReadCSV reads samples written by WriteCSV.
+func ReadCSV(r io.Reader) ([]Sample, error) {
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var samples []Sample
+	for i, row := range rows[1:] {
+		if len(row) != 6 {
+			return nil, fmt.Errorf("row %d: %d fields, want 6", i+2, len(row))
+		}
+		s := Sample{Consumer: row[0]}
+		var errs [5]error
+		s.Elapsed, errs[0] = strconv.ParseFloat(row[1], 64)
+		s.Messages, errs[1] = strconv.ParseInt(row[2], 10, 64)
+		s.RSSBytes, errs[2] = strconv.ParseInt(row[3], 10, 64)
+		s.HeapBytes, errs[3] = strconv.ParseUint(row[4], 10, 64)
+		s.Goroutines, errs[4] = strconv.Atoi(row[5])
+		if err := errors.Join(errs[:]...); err != nil {
+			return nil, fmt.Errorf("row %d: %w", i+2, err)
+		}
+		samples = append(samples, s)
+	}
+	return samples, nil
 }
