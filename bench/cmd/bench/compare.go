@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/sluice-dev/sluice/bench/internal/harness"
 )
 
-// consumers are compared in this order, rotated each round so that none always runs
-// first on a fresh emulator or last on a warm one.
-var consumers = []string{"sluice", "minimal", "naive"}
+// baseConsumers are compared in this order, rotated each round so that none always
+// runs first on a fresh emulator or last on a warm one. -peers adds more.
+var baseConsumers = []string{"sluice", "minimal", "naive"}
 
 // Targets from issue 6, against the minimal loop measured in the same run.
 const (
@@ -41,6 +42,7 @@ func (t total) cpuPer10k() float64 { return t.cpu / float64(t.messages) * 1e4 }
 // delivers far past a stream's flow control, and what one process held but did not
 // process stays leased, out of the next one's reach, for the ack deadline.)
 func (b bench) compare(ctx context.Context) error {
+	consumers := append(slices.Clone(baseConsumers), b.o.peers...)
 	n := b.o.messages
 	if n == 0 {
 		n = 100_000
@@ -111,14 +113,14 @@ func (b bench) compare(ctx context.Context) error {
 	if err := writeCSV(filepath.Join(b.o.out, "compare.csv"), samples); err != nil {
 		return err
 	}
-	return report(totals)
+	return report(consumers, totals)
 }
 
 func subName(consumer string, round int) string {
 	return fmt.Sprintf("compare-%s-%d", consumer, round+1)
 }
 
-func report(totals map[string]*total) error {
+func report(consumers []string, totals map[string]*total) error {
 	floor := totals["minimal"]
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "consumer\tmessages\tmsg/s\tCPU s/10k msgs\tpeak RSS MiB\tRSS slope MiB/100k\tthroughput vs minimal\tCPU/msg vs minimal\t")

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,6 +37,7 @@ type options struct {
 	latency     time.Duration
 	levels      string
 	keep        bool
+	peers       []string
 }
 
 func main() {
@@ -54,6 +56,11 @@ func main() {
 	flag.DurationVar(&o.latency, "latency", 30*time.Millisecond, "latency: delay added to each storage request")
 	flag.StringVar(&o.levels, "levels", "1,2,4,8,16,32,64,128,256", "latency: concurrency levels")
 	flag.BoolVar(&o.keep, "keep", false, "keep the stack's directory")
+	flag.Func("peers", "compare: more consumers in -bin, comma-separated (e.g. gocdk from bench/peers)",
+		func(s string) error {
+			o.peers = append(o.peers, strings.Split(s, ",")...)
+			return nil
+		})
 	flag.Parse()
 
 	if o.mode == "chart" {

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"cloud.google.com/go/pubsub/v2"
 
@@ -54,14 +55,18 @@ func (f Flags) SubscriptionName() string {
 	return fmt.Sprintf("projects/%s/subscriptions/%s", f.Project, f.Subscription)
 }
 
-// Configure applies f to a subscriber's receive settings the way pkg/worker does, so
-// that the raw loops hold and process as many messages as the Sluice worker.
+// Configure applies f to a subscriber's receive settings the way pkg/worker does with
+// its defaults, so that the raw loops hold, process and lease messages as the Sluice
+// worker does and differ from it only in code. (MaxDurationPerAckExtension is also the
+// stream's ack deadline, StreamAckDeadlineSeconds.)
 func (f Flags) Configure(s *pubsub.Subscriber) {
 	rs := &s.ReceiveSettings
 	rs.MaxOutstandingMessages = f.Concurrency
 	rs.MaxOutstandingBytes = 16 << 20
 	rs.NumGoroutines = f.Streams
 	rs.EnablePerStreamFlowControl = false
+	rs.MaxExtension = 11 * time.Minute // the worker's ObjectTimeout plus one minute
+	rs.MaxDurationPerAckExtension = time.Minute
 }
 
 // Main runs a consumer: it starts a probe on stdout, calls run with a context that is
