@@ -8,8 +8,11 @@ SOAK_FLAGS  ?=
 
 .PHONY: bench bench-compare bench-latency soak test-soak bench-consumers
 
+# The peers (bench/peers) are a module of their own, so the main module does not
+# depend on Go CDK.
 bench-consumers:
 	$(GO) build -trimpath -o $(BENCH_BIN)/ ./bench/cmd/sluice ./bench/cmd/minimal ./bench/cmd/naive ./bench/cmd/bench
+	cd bench/peers && $(GO) build -trimpath -o $(CURDIR)/$(BENCH_BIN)/ ./cmd/gocdk
 
 # The producer's benchmark, a colleague's, is defined in bench/producer.mk when that
 # fragment exists; fragments are included in name order, so test for the file.
@@ -19,7 +22,7 @@ BENCH_PRODUCER := $(if $(wildcard bench/producer.mk),bench-producer)
 bench: bench-compare bench-latency $(BENCH_PRODUCER)
 
 bench-compare: bench-consumers
-	$(BENCH_BIN)/bench -mode=compare -bin=$(BENCH_BIN) -out=$(BENCH_OUT) -messages=90000 -naive-messages=15000 $(BENCH_FLAGS)
+	$(BENCH_BIN)/bench -mode=compare -bin=$(BENCH_BIN) -out=$(BENCH_OUT) -messages=90000 -naive-messages=15000 -peers=gocdk $(BENCH_FLAGS)
 
 bench-latency: bench-consumers
 	$(BENCH_BIN)/bench -mode=latency -bin=$(BENCH_BIN) -out=$(BENCH_OUT) $(BENCH_FLAGS)
