@@ -38,6 +38,7 @@ type options struct {
 	levels      string
 	keep        bool
 	peers       []string
+	profileDir  string
 }
 
 func main() {
@@ -61,6 +62,7 @@ func main() {
 			o.peers = append(o.peers, strings.Split(s, ",")...)
 			return nil
 		})
+	flag.StringVar(&o.profileDir, "cpuprofile-dir", "", "write each consumer run's CPU profile to this directory")
 	flag.Parse()
 
 	if o.mode == "chart" {
@@ -138,15 +140,19 @@ func (b bench) spec(name, sub string, count int64, storageHost string) (harness.
 	if err != nil {
 		return harness.Spec{}, err
 	}
+	args := []string{
+		"-project=" + b.env.Stack.ProjectID,
+		"-subscription=" + sub,
+		fmt.Sprintf("-concurrency=%d", b.o.concurrency),
+		fmt.Sprintf("-streams=%d", b.o.streams),
+	}
+	if b.o.profileDir != "" {
+		args = append(args, "-cpuprofile="+filepath.Join(b.o.profileDir, sub+".pprof"))
+	}
 	return harness.Spec{
-		Name: name,
-		Path: filepath.Join(b.o.bin, name),
-		Args: []string{
-			"-project=" + b.env.Stack.ProjectID,
-			"-subscription=" + sub,
-			fmt.Sprintf("-concurrency=%d", b.o.concurrency),
-			fmt.Sprintf("-streams=%d", b.o.streams),
-		},
+		Name:  name,
+		Path:  filepath.Join(b.o.bin, name),
+		Args:  args,
 		Env:   b.env.ChildEnv(storageHost),
 		Count: count,
 		Log:   log,
