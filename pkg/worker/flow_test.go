@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-dev/sluice/deploy/local/stack"
 	"github.com/sluice-dev/sluice/internal/stacktest"
+	"github.com/sluice-dev/sluice/pkg/notify"
 	"github.com/sluice-dev/sluice/pkg/process"
 	"github.com/sluice-dev/sluice/pkg/worker"
 )
@@ -92,5 +93,45 @@ func TestFlowControl(t *testing.T) {
 				t.Errorf("outcomes %v, want %d processed", snap.Outcomes, tt.count)
 			}
 		})
+	}
+}
+
+// TestDrainWhileWaitingForBudget drains a worker while attribute-only messages (no size
+// in the payload, so they are admitted by their stored size after the read opens) wait for
+// the byte budget: the waiting ones are nacked, the one in progress finishes, and Run
+// returns cleanly.
+func TestDrainWhileWaitingForBudget(t *testing.T) {
+	env := stacktest.Start(t, stack.Config{Buckets: []string{inBucket, outBucket}})
+	const mib = 1 << 20
+	data := make([]byte, 512<<10)
+	const count = 4
+	for i := range count {
+		name := fmt.Sprintf("waiting-%02d", i)
+		a := env.Upload(t, inBucket, name, data)
+		attrs, payload := notify.Encode(notify.Event{Bucket: inBucket, Name: name, Generation: a.Generation, Size: -1})
+		env.Publish(t, attrs, payload)
+	}
+	// Each object weighs 1.5 MiB: a 2 MiB budget admits one at a time.
+	cfg := worker.Config{MaxOutstandingMessages: count, MaxInFlightBytes: 2 * mib}
+	proc := &concurrency{next: newChecksum(t, env), delay: 700 * time.Millisecond}
+	h := start(t, env, cfg, proc, harnessOpts{})
+	h.waitFor("all held, one admitted", 30*time.Second, func(s worker.Snapshot) bool {
+		return s.Received >= count && s.BudgetBytes > 0
+	})
+	h.cancel()
+	if err := <-h.done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	h.done <- nil // for the cleanup
+	snap := h.w.Stats().Snapshot()
+
+	if got := proc.peak.Load(); got != 1 {
+		t.Errorf("peak concurrent processing %d, want 1 under the budget", got)
+	}
+	if snap.Outcomes[worker.Processed] < 1 || snap.Outcomes[worker.Failed] < 1 {
+		t.Errorf("outcomes %v: want the admitted object processed and the waiting ones nacked", snap.Outcomes)
+	}
+	if settled(snap) != snap.Received {
+		t.Errorf("settled %d of %d received: every message must be settled by the drain", settled(snap), snap.Received)
 	}
 }

@@ -99,7 +99,8 @@ func (w *Worker) read(ctx context.Context, ev *notify.Event) (int64, error) {
 	ctx, span := w.deps.Tracer.Start(ctx, "sluice.read_and_process")
 	defer span.End()
 	// With a size from the payload the object waits for the byte budget before it opens a
-	// connection; without one, it opens first and waits with the stored size.
+	// connection; without one, it opens first and waits with the stored size (an Attrs
+	// call first would double the requests of every attribute-only message).
 	release := func() {}
 	if ev.Size >= 0 {
 		var err error
@@ -122,9 +123,12 @@ func (w *Worker) read(ctx context.Context, ev *notify.Event) (int64, error) {
 	}
 	defer r.Close()
 	if ev.Size < 0 {
-		if release, err = w.admitObject(ctx, r.Attrs.Size); err != nil {
+		// release must stay callable: the deferred call above runs on this return too.
+		rel, err := w.admitObject(ctx, r.Attrs.Size)
+		if err != nil {
 			return 0, err
 		}
+		release = rel
 	}
 	w.stats.reading.Add(r.Attrs.Size)
 	defer w.stats.reading.Add(-r.Attrs.Size)
