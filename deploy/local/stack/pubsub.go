@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -44,11 +45,9 @@ func (s *Stack) startPubSub(ctx context.Context, cfg Config, dir string) error {
 	start := time.Now()
 	switch engine {
 	case PubSubEmulator:
-		em, err := startEmulator(launcher, cfg.ListenHost, cfg.PubSubPort, dir)
-		if err != nil {
+		if err := s.startEmulator(ctx, cfg, launcher, dir); err != nil {
 			return err
 		}
-		s.pubsub, s.PubSubHost = em, em.host
 	default:
 		srv, err := startPstest(cfg.ListenHost, cfg.PubSubPort)
 		if err != nil {
@@ -62,15 +61,12 @@ func (s *Stack) startPubSub(ctx context.Context, cfg Config, dir string) error {
 	}
 	s.PubSub = engine
 
-	admin, err := newPubSubClient(ctx, s.PubSubHost, cfg.ProjectID)
-	if err != nil {
-		return err
-	}
-	s.pubsubAdmin = admin
-	if em, ok := s.pubsub.(*emulator); ok {
-		if err := em.waitReady(ctx, admin, cfg.ProjectID); err != nil {
+	if s.pubsubAdmin == nil {
+		admin, err := newPubSubClient(ctx, s.PubSubHost, cfg.ProjectID)
+		if err != nil {
 			return err
 		}
+		s.pubsubAdmin = admin
 	}
 	s.PubSubStartup = time.Since(start)
 	s.log.Info("pubsub started",
@@ -79,6 +75,40 @@ func (s *Stack) startPubSub(ctx context.Context, cfg Config, dir string) error {
 		slog.String("startup", s.PubSubStartup.Round(time.Millisecond).String()),
 	)
 	return s.createSubscriptions(ctx, cfg)
+}
+
+// emulatorAttempts is how often a start on a free port is tried. The emulator binds its
+// port itself, after the stack picked it, so another process can take the port between
+// the two; the emulator then reports a bind failure and another free port is tried.
+const emulatorAttempts = 3
+
+// startEmulator starts the official emulator and waits until it answers, retrying on a
+// new port when one picked as free was taken before the emulator bound it.
+func (s *Stack) startEmulator(ctx context.Context, cfg Config, launcher, dir string) error {
+	for attempt := 1; ; attempt++ {
+		em, err := startEmulator(launcher, cfg.ListenHost, cfg.PubSubPort, dir)
+		if err != nil {
+			return err
+		}
+		admin, err := newPubSubClient(ctx, em.host, cfg.ProjectID)
+		if err == nil {
+			err = em.waitReady(ctx, admin, cfg.ProjectID)
+			if err == nil {
+				s.pubsub, s.PubSubHost, s.pubsubAdmin = em, em.host, admin
+				return nil
+			}
+			admin.Close()
+		}
+		portTaken := em.out.fatal.Load()
+		if serr := em.stop(); serr != nil {
+			return errors.Join(err, serr)
+		}
+		if !portTaken || cfg.PubSubPort != 0 || attempt == emulatorAttempts {
+			return err
+		}
+		s.log.Warn("pubsub emulator could not bind its port, retrying on another",
+			slog.Int("attempt", attempt), slog.Any("err", err))
+	}
 }
 
 // pstestServer adapts the in-process fake to pubsubEngine.

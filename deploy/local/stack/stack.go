@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -182,6 +183,7 @@ type Stack struct {
 	pubsub      pubsubEngine
 	pubsubAdmin *pubsub.Client
 	storage     *fakestorage.Server
+	storageHTTP *http.Server // serves storage on the stack's own listener
 	storageAPI  *storage.Client
 	env         *envClaim
 
@@ -287,6 +289,9 @@ func (s *Stack) close() error {
 	// outlive the Pub/Sub engine it publishes to.
 	if s.storageAPI != nil {
 		errs = append(errs, s.storageAPI.Close())
+	}
+	if s.storageHTTP != nil {
+		errs = append(errs, s.storageHTTP.Close())
 	}
 	if s.storage != nil {
 		s.storage.Stop()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/storage"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
@@ -19,10 +20,13 @@ import (
 // startStorage serves fake-gcs-server on loopback with its filesystem
 // backend under root, and creates cfg.Buckets.
 func (s *Stack) startStorage(ctx context.Context, cfg Config, root string) error {
-	port, err := checkPort(cfg.ListenHost, cfg.StoragePort)
+	// The stack holds the listener from the start, so a port picked here cannot be taken
+	// by another process before the server binds it.
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.ListenHost, strconv.Itoa(cfg.StoragePort)))
 	if err != nil {
-		return err
+		return fmt.Errorf("storage port %d: %w", cfg.StoragePort, err)
 	}
+	port := ln.Addr().(*net.TCPAddr).Port
 	host := net.JoinHostPort(dialHost(cfg.ListenHost), strconv.Itoa(port))
 	public := host
 	if cfg.PublicHost != "" {
@@ -33,8 +37,7 @@ func (s *Stack) startStorage(ctx context.Context, cfg Config, root string) error
 		// every create and read scans it; the filesystem backend does not.
 		StorageRoot: root,
 		Scheme:      "http",
-		Host:        cfg.ListenHost,
-		Port:        uint16(port),
+		NoListener:  true,
 		// XML API routes (plain GETs of /bucket/object, which the Go
 		// client's default reader sends) only match requests whose Host
 		// header is PublicHost; its default, storage.googleapis.com, makes
@@ -45,8 +48,11 @@ func (s *Stack) startStorage(ctx context.Context, cfg Config, root string) error
 		Writer:      fakeLogWriter{s.log},
 	})
 	if err != nil {
+		ln.Close()
 		return fmt.Errorf("start storage on %s: %w", host, err)
 	}
+	s.storageHTTP = &http.Server{Handler: srv.HTTPHandler(), ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = s.storageHTTP.Serve(ln) }()
 	s.storage, s.StorageHost = srv, host
 
 	s.storageAPI, err = storage.NewClient(ctx,
