@@ -6,6 +6,12 @@
 // therefore finds its output already written and gets process.ErrDuplicate instead of a
 // second copy. A write that fails half-way is abandoned, never committed as a partial
 // object.
+//
+// Cloud Storage refuses object names longer than MaxNameBytes. An output name is usually
+// built from a source name that may itself be up to that long, so a writer checks the
+// name before any request and fails with a process.Permanent error: no retry can make
+// the name fit, and the worker dead-letters the message instead of redelivering it.
+// Names are never shortened, so every output stays where its documented name says.
 package output
 
 import (
@@ -29,6 +35,10 @@ import (
 // (fewer round trips per resumable chunk) at half the cost; small outputs get far less.
 const DefaultMaxChunk = 8 << 20
 
+// MaxNameBytes is the longest object name Cloud Storage accepts, in bytes of UTF-8
+// (https://cloud.google.com/storage/docs/objects#naming).
+const MaxNameBytes = 1024
+
 // chunkQuantum is the granularity the storage client rounds chunk sizes up to.
 const chunkQuantum = 256 << 10
 
@@ -49,25 +59,28 @@ type Writer struct {
 }
 
 // ChunkSize returns the upload buffer size for an output of about sizeHint bytes: the
-// hint rounded up to the client's 256 KiB quantum, capped at the maximum chunk. An
-// output that fits in one chunk is sent in one request, with the client still able to
-// retry it from the buffer.
+// hint rounded up to the client's 256 KiB quantum (an exact multiple stays as it is),
+// at least one quantum and at most the maximum chunk; an unknown (negative) hint gets
+// the maximum. An output that fits in one chunk is sent in one request, with the client
+// still able to retry it from the buffer. Never 0: a chunk size of 0 would make the
+// client send without a buffer, and so unable to retry.
 func (w Writer) ChunkSize(sizeHint int64) int {
-	max := w.MaxChunk
-	if max <= 0 {
-		max = DefaultMaxChunk
+	limit := w.MaxChunk
+	if limit <= 0 {
+		limit = DefaultMaxChunk
 	}
-	if sizeHint < 0 || sizeHint >= int64(max) {
-		return max
+	if sizeHint < 0 || sizeHint >= int64(limit) {
+		return limit
 	}
-	n := int((sizeHint + chunkQuantum) / chunkQuantum * chunkQuantum)
-	return min(n, max)
+	n := int((sizeHint + chunkQuantum - 1) / chunkQuantum * chunkQuantum)
+	return min(max(n, chunkQuantum), limit)
 }
 
 // Create writes a new object with the content fn produces, only if no object of that name
 // exists. If one does, it returns an error wrapping process.ErrDuplicate. If fn fails, the
 // upload is abandoned and fn's error returned. Create blocks until the object is durably
-// written or the write has failed.
+// written or the write has failed. A name longer than MaxNameBytes fails at once with a
+// process.Permanent error.
 func (w Writer) Create(ctx context.Context, obj *storage.ObjectHandle, meta Meta, fn func(io.Writer) error) error {
 	return w.write(ctx, obj.If(storage.Conditions{DoesNotExist: true}), meta, fn)
 }
@@ -82,11 +95,27 @@ func (w Writer) Replace(ctx context.Context, obj *storage.ObjectHandle, generati
 	return err
 }
 
+// ErrNameTooLong reports an output name longer than MaxNameBytes.
+var ErrNameTooLong = errors.New("object name longer than 1024 bytes")
+
+// CheckName returns an error wrapping ErrNameTooLong if Cloud Storage would refuse name
+// for its length.
+func CheckName(name string) error {
+	if len(name) > MaxNameBytes {
+		return fmt.Errorf("%w: %d bytes", ErrNameTooLong, len(name))
+	}
+	return nil
+}
+
 // ErrConflict reports that the object changed between reading its generation and
 // replacing it.
 var ErrConflict = errors.New("output changed concurrently")
 
 func (w Writer) write(ctx context.Context, obj *storage.ObjectHandle, meta Meta, fn func(io.Writer) error) error {
+	if err := CheckName(obj.ObjectName()); err != nil {
+		return process.Permanent(fmt.Errorf("write gs://%s/%q: %w", obj.BucketName(), obj.ObjectName(), err))
+	}
+
 	// Cancelling the writer's context is the only way to abandon an upload without
 	// committing what was written so far.
 	ctx, cancel := context.WithCancel(ctx)
