@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,7 +36,6 @@ func buildWorker(t *testing.T) string {
 // proc is a worker process with its JSON log lines.
 type proc struct {
 	cmd  *exec.Cmd
-	http string
 	mu   sync.Mutex
 	logs []map[string]any
 	done chan error
@@ -46,13 +44,7 @@ type proc struct {
 // startProc runs the worker binary against env, reading storage through storageHost.
 func startProc(t *testing.T, bin string, env *stacktest.Env, storageHost string, extra ...string) *proc {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p := &proc{http: addr, done: make(chan error, 1)}
+	p := &proc{done: make(chan error, 1)}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = append(os.Environ(), env.Env()...)
 	p.cmd.Env = append(p.cmd.Env,
@@ -62,7 +54,9 @@ func startProc(t *testing.T, bin string, env *stacktest.Env, storageHost string,
 		"SLUICE_OUTPUT_BUCKET=out",
 		"SLUICE_OUTPUT_PREFIX=results/",
 		"SLUICE_DEAD_LETTER_TOPIC="+env.DeadLetterTopic,
-		"SLUICE_HTTP_ADDR="+addr,
+		// Port 0: the worker binds a free port itself and logs it, so no other process
+		// can take the port between picking and binding.
+		"SLUICE_HTTP_ADDR=127.0.0.1:0",
 		"SLUICE_LOG_FORMAT=json",
 		"SLUICE_LOG_LEVEL=info",
 	)
@@ -113,6 +107,22 @@ func (p *proc) find(msg string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// httpAddr returns the address the worker serves health and metrics on, from its log.
+func (p *proc) httpAddr(t *testing.T) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if l := p.find("serving health and metrics"); l != nil {
+			if addr, ok := l["addr"].(string); ok {
+				return addr
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the worker never logged its health and metrics address")
+	return ""
 }
 
 // wait waits for the process to exit and returns its exit code.
@@ -169,6 +179,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	uploadAndPublish(t, env, "b")
 
 	p := startProc(t, bin, env, proxy.Host, "SLUICE_MAX_OUTSTANDING_MESSAGES=2", "SLUICE_DRAIN_TIMEOUT=5s")
+	addr := p.httpAddr(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for proxy.Hits(slow) < 2 {
 		if time.Now().After(deadline) {
@@ -179,14 +190,22 @@ func TestSIGTERMDrains(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	resp, err := http.Get("http://" + p.http + "/readyz")
-	if err != nil {
-		t.Fatalf("readyz during the drain: %v", err)
+	// The reads are held 1.5 s, so the drain lasts at least that long: readiness must
+	// turn false well within it.
+	ready := "http://" + addr + "/readyz"
+	code := 0
+	for start := time.Now(); time.Since(start) < time.Second; time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get(ready)
+		if err != nil {
+			t.Fatalf("readyz during the drain: %v", err)
+		}
+		resp.Body.Close()
+		if code = resp.StatusCode; code == http.StatusServiceUnavailable {
+			break
+		}
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("readyz during the drain = %d, want 503", resp.StatusCode)
+	if code != http.StatusServiceUnavailable {
+		t.Errorf("readyz during the drain = %d, want 503", code)
 	}
 	if code := p.wait(t, 15*time.Second); code != 0 {
 		t.Fatalf("exit code %d, want 0", code)
