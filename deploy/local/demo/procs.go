@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,7 +20,7 @@ import (
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	addr string // health and metrics address, for workers
+	addr string // health and metrics address, for workers; from the log, under mu
 
 	mu      sync.Mutex
 	stopped map[string]json.RawMessage // the worker's final "stopped" log line
@@ -32,11 +31,7 @@ type proc struct {
 
 // startWorker starts worker number i with env added to the demo's environment.
 func startWorker(o options, i int, env []string) (*proc, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	p := &proc{name: fmt.Sprintf("worker-%d", i), addr: addr}
+	p := &proc{name: fmt.Sprintf("worker-%d", i)}
 	p.cmd = exec.Command(filepath.Join(o.bin, "worker"))
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Env = append(p.cmd.Env,
@@ -48,7 +43,8 @@ func startWorker(o options, i int, env []string) (*proc, error) {
 		"SLUICE_DEAD_LETTER_TOPIC=sluice-dead-letter",
 		"SLUICE_MAX_OUTSTANDING_MESSAGES=16",
 		"SLUICE_WORKER_ID="+p.name,
-		"SLUICE_HTTP_ADDR="+addr,
+		// Port 0: the worker binds a free port and logs it (see scan).
+		"SLUICE_HTTP_ADDR=127.0.0.1:0",
 	)
 	if err := p.start(o.verbose); err != nil {
 		return nil, err
@@ -88,6 +84,14 @@ func (p *proc) scan(r io.Reader, verbose bool) {
 		if len(p.tail) > 20 {
 			p.tail = p.tail[1:]
 		}
+		if p.addr == "" && bytes.Contains(line, []byte(`"serving health and metrics"`)) {
+			var m struct {
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal(line, &m) == nil {
+				p.addr = m.Addr
+			}
+		}
 		if bytes.Contains(line, []byte(`"stopped"`)) {
 			var m map[string]json.RawMessage
 			if json.Unmarshal(line, &m) == nil {
@@ -109,7 +113,13 @@ func (p *proc) waitReady(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		resp, err := http.Get("http://" + p.addr + "/readyz")
+		p.mu.Lock()
+		addr := p.addr
+		p.mu.Unlock()
+		if addr == "" {
+			continue
+		}
+		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -194,14 +204,4 @@ func runProducer(ctx context.Context, o options, env []string, args ...string) e
 		fmt.Fprintf(os.Stderr, "producer: %s", out.String())
 	}
 	return nil
-}
-
-// freeAddr returns a free loopback address.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
