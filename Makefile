@@ -11,7 +11,8 @@ all: build
 
 ## build: the worker, the producer and the local stack into ./bin
 build:
-	$(GO) build -trimpath -o $(BIN)/ ./worker ./producer ./deploy/local ./deploy/local/demo
+	$(GO) build -trimpath -o $(BIN)/ ./worker ./producer ./deploy/local/demo
+	$(GO) build -trimpath -o $(BIN)/sluice-local ./deploy/local
 
 ## test: unit, integration (real local engines, in process) and end-to-end tests, with -race
 test: build lint test-unit test-deploy
