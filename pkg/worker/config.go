@@ -33,8 +33,9 @@ type Config struct {
 	// abandoned and nacked. Default 25s; keep it below the pod's termination grace period.
 	DrainTimeout time.Duration
 	// MaxExtension is how long the lease of one message is extended in all. Default
-	// ObjectTimeout plus one minute, so a message is never redelivered while its work may
-	// still succeed.
+	// ObjectTimeout plus one minute, which covers settling after the work (a dead-letter
+	// publish of at most 30s and an ack confirmation of at most 10s), so a message is
+	// never redelivered while its work may still succeed.
 	MaxExtension time.Duration
 	// MaxExtensionPeriod caps each lease extension. After a crash a message is
 	// redelivered at most this long after its last extension. Default 60s; 10s to 600s.
@@ -92,7 +93,7 @@ func (c Config) withDefaults() Config {
 		c.DrainTimeout = defaultDrainTimeout
 	}
 	if c.MaxExtension == 0 {
-		c.MaxExtension = c.ObjectTimeout + time.Minute
+		c.MaxExtension = c.ObjectTimeout + settleAllowance
 	}
 	if c.MaxExtensionPeriod == 0 {
 		c.MaxExtensionPeriod = defaultMaxExtensionPeriod
@@ -154,3 +155,8 @@ func (c Config) check() error {
 	}
 	return errors.Join(errs...)
 }
+
+// settleAllowance is the lease time a message needs beyond its object timeout: the
+// dead-letter publish, the ack confirmation, and a margin for the client's own
+// extension schedule.
+const settleAllowance = deadLetterTimeout + ackResultTimeout + 20*time.Second

@@ -46,7 +46,7 @@ func (w *Worker) deadLetter(ctx context.Context, m *pubsub.Message, res result) 
 		AttrDeadLetterMessage: m.ID,
 		AttrDeadLetterWorker:  w.cfg.WorkerID,
 	})
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, deadLetterTimeout)
 	defer cancel()
 	if _, err := w.deps.DeadLetter.Publish(ctx, &pubsub.Message{Data: m.Data, Attributes: attrs}).Get(ctx); err != nil {
 		return fmt.Errorf("publish to dead-letter topic: %w", err)
@@ -95,3 +95,7 @@ func truncate(s string, n int) string {
 	}
 	return strings.ToValidUTF8(s[:n], "")
 }
+
+// deadLetterTimeout bounds the dead-letter publish of one rejected message. Past it the
+// message is nacked instead, and rejected again on redelivery.
+const deadLetterTimeout = 30 * time.Second
