@@ -33,7 +33,7 @@ func outputs(t *testing.T, env *stacktest.Env, proc, name string) []*storage.Obj
 	t.Helper()
 	prefix := "results/" + inBucket + "/" + name + "@"
 	if proc == "gzip" {
-		prefix = gzipcopy.CopyName("copies/", name)
+		prefix = gzipcopy.CopyName("copies/", inBucket, name)
 	}
 	var out []*storage.ObjectAttrs
 	it := env.Storage.Bucket(outBucket).Objects(context.Background(), &storage.Query{Prefix: prefix})
