@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -49,17 +50,21 @@ type config struct {
 
 // loadConfig reads the configuration from the environment and checks it.
 func loadConfig() (config, error) {
+	// Report every missing required variable at once, by its full name. (envconfig stops
+	// at the first, names it without the prefix, and accepts one set but empty.)
+	var missing []string
+	for _, name := range requiredVars() {
+		if os.Getenv(name) == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return config{}, fmt.Errorf("configuration: %s required (worker -h lists every variable)",
+			strings.Join(missing, ", "))
+	}
 	var c config
 	if err := envconfig.Process(envPrefix, &c); err != nil {
 		return config{}, fmt.Errorf("configuration: %w", err)
-	}
-	// envconfig's required accepts a variable that is set but empty.
-	for name, v := range map[string]string{
-		"PROJECT": c.Project, "SUBSCRIPTION": c.Subscription, "OUTPUT_BUCKET": c.OutputBucket,
-	} {
-		if v == "" {
-			return config{}, fmt.Errorf("configuration: %s_%s is required", envPrefix, name)
-		}
 	}
 	switch c.Processor {
 	case "checksum", "gzip":
@@ -92,6 +97,35 @@ func otlpEnabled(signal string) bool {
 	}
 	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" ||
 		os.Getenv("OTEL_EXPORTER_OTLP_"+signal+"_ENDPOINT") != ""
+}
+
+// requiredVars lists the variables marked required, in declaration order.
+func requiredVars() []string {
+	var names []string
+	t := reflect.TypeOf(config{})
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Tag.Get("required") == "true" {
+			names = append(names, envPrefix+"_"+f.Tag.Get("envconfig"))
+		}
+	}
+	return names
+}
+
+// LogValue logs the configuration by variable name, with durations and levels as they
+// are written in the environment.
+func (c config) LogValue() slog.Value {
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	attrs := make([]slog.Attr, 0, t.NumField())
+	for i := range t.NumField() {
+		name := t.Field(i).Tag.Get("envconfig")
+		if name == "" || name == "-" {
+			continue
+		}
+		attrs = append(attrs, slog.String(envPrefix+"_"+name, fmt.Sprint(v.Field(i).Interface())))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // usageFormat renders one row per variable: name, default, required, meaning.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -90,7 +92,9 @@ func TestLoadConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, ""},
-		{"missing subscription", map[string]string{"SLUICE_SUBSCRIPTION": ""}, "SUBSCRIPTION"},
+		{"missing subscription", map[string]string{"SLUICE_SUBSCRIPTION": ""}, "SLUICE_SUBSCRIPTION required"},
+		{"all required missing", map[string]string{"SLUICE_PROJECT": "", "SLUICE_SUBSCRIPTION": "", "SLUICE_OUTPUT_BUCKET": ""},
+			"SLUICE_PROJECT, SLUICE_SUBSCRIPTION, SLUICE_OUTPUT_BUCKET required"},
 		{"unknown processor", map[string]string{"SLUICE_PROCESSOR": "resize"}, `"resize"`},
 		{"bad duration", map[string]string{"SLUICE_OBJECT_TIMEOUT": "soon"}, "OBJECT_TIMEOUT"},
 		{"bad log level", map[string]string{"SLUICE_LOG_LEVEL": "loud"}, "LOG_LEVEL"},
@@ -118,5 +122,30 @@ func TestLoadConfig(t *testing.T) {
 				t.Errorf("loadConfig() = %v, want an error mentioning %s", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestConfigLogValue(t *testing.T) {
+	t.Setenv("SLUICE_PROJECT", "p")
+	t.Setenv("SLUICE_SUBSCRIPTION", "s")
+	t.Setenv("SLUICE_OUTPUT_BUCKET", "out")
+	t.Setenv("SLUICE_OBJECT_TIMEOUT", "90s")
+	c, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
+	var line struct {
+		Config map[string]string `json:"config"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("log line %s: %v", buf.Bytes(), err)
+	}
+	want := map[string]string{"SLUICE_PROJECT": "p", "SLUICE_OBJECT_TIMEOUT": "1m30s", "SLUICE_PROCESSOR": "checksum"}
+	for k, v := range want {
+		if line.Config[k] != v {
+			t.Errorf("logged %s = %q, want %q (all: %v)", k, line.Config[k], v, line.Config)
+		}
 	}
 }
