@@ -116,25 +116,11 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 		marks:    checkpoint.NewRanges(ranges),
 		metrics:  metrics,
 	}
-	var s *sink
-	if bf.dryRun {
-		s, err = newSink(nil, cfg, std.log)
-	} else {
-		client, cerr := newPubsub(ctx, bf.project)
-		if cerr != nil {
-			return cerr
-		}
-		defer client.Close()
-		topic, terr := openTopic(ctx, client, bf.topicName())
-		if terr != nil {
-			return terr
-		}
-		defer topic.Stop()
-		s, err = newSink(topic, cfg, std.log)
-	}
+	s, closeSink, err := openSink(ctx, bf.publishFlags, cfg, std.log)
 	if err != nil {
 		return err
 	}
+	defer closeSink()
 
 	start := time.Now()
 	prog := startProgress(std.errOut, std.log, bf.progress, "backfill", func() (int64, int64) {

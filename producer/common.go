@@ -35,7 +35,7 @@ func (f *publishFlags) register(fs *flag.FlagSet, e env) {
 	fs.StringVar(&f.project, "project", e.Project, "Google Cloud project of the topic (default $SLUICE_PROJECT)")
 	fs.StringVar(&f.topic, "topic", e.Topic, "topic ID or projects/P/topics/T (default $SLUICE_TOPIC)")
 	fs.StringVar(&f.failures, "failures", "producer-failures.jsonl",
-		"file that collects objects whose publish failed, as JSON lines; `producer publish --input` takes it back")
+		"file that collects objects whose publish failed, as JSON lines; producer publish --input takes it back")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "count objects and bytes, publish nothing")
 	fs.Float64Var(&f.rate, "rate", 0, "at most this many messages per second (0: no limit)")
 	fs.IntVar(&f.attempts, "attempts", 3, "publish attempts per message before it counts as failed")
@@ -106,4 +106,32 @@ func logStart(log *slog.Logger, command string, attrs ...any) {
 
 func traceIDOf(ctx context.Context) string {
 	return trace.SpanContextFromContext(ctx).TraceID().String()
+}
+
+// openSink builds the sink a command publishes through: on a dry run one that publishes
+// nothing; otherwise one on the topic pf names, through the process's only Pub/Sub
+// client, built here. closeSink stops the publisher and closes the client.
+func openSink(ctx context.Context, pf publishFlags, cfg sinkConfig, log *slog.Logger) (s *sink, closeSink func(), err error) {
+	if pf.dryRun {
+		s, err = newSink(nil, cfg, log)
+		return s, func() {}, err
+	}
+	client, err := newPubsub(ctx, pf.project)
+	if err != nil {
+		return nil, nil, err
+	}
+	topic, err := openTopic(ctx, client, pf.topicName())
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	closeSink = func() {
+		topic.Stop()
+		client.Close()
+	}
+	if s, err = newSink(topic, cfg, log); err != nil {
+		closeSink()
+		return nil, nil, err
+	}
+	return s, closeSink, nil
 }

@@ -66,25 +66,11 @@ func runPublish(ctx context.Context, e env, args []string, std stdio) (err error
 	var cfg sinkConfig
 	cfg.dryRun, cfg.failures, cfg.pub = pf.dryRun, pf.failures, pf.publishConfig(traceAttrs)
 	cfg.metrics = metrics
-	var s *sink
-	if pf.dryRun {
-		s, err = newSink(nil, cfg, std.log)
-	} else {
-		client, cerr := newPubsub(ctx, pf.project)
-		if cerr != nil {
-			return cerr
-		}
-		defer client.Close()
-		topic, terr := openTopic(ctx, client, pf.topicName())
-		if terr != nil {
-			return terr
-		}
-		defer topic.Stop()
-		s, err = newSink(topic, cfg, std.log)
-	}
+	s, closeSink, err := openSink(ctx, pf, cfg, std.log)
 	if err != nil {
 		return err
 	}
+	defer closeSink()
 
 	start := time.Now()
 	prog := startProgress(std.errOut, std.log, pf.progress, "publish", func() (int64, int64) {
