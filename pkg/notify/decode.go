@@ -93,15 +93,15 @@ func decode(attrs map[string]string, data []byte) (Event, error) {
 
 // mergePayload fills in what the JSON object resource adds to the attributes, and rejects
 // a payload that names a different object.
-func (ev *Event) mergePayload(data []byte) error {
+func (e *Event) mergePayload(data []byte) error {
 	var o object
 	if err := json.Unmarshal(data, &o); err != nil {
 		return fmt.Errorf("payload is not valid JSON: %w", err)
 	}
-	if err := merge(&ev.Bucket, o.Bucket, "bucket"); err != nil {
+	if err := merge(&e.Bucket, o.Bucket, "bucket"); err != nil {
 		return err
 	}
-	if err := merge(&ev.Name, o.Name, "object name"); err != nil {
+	if err := merge(&e.Name, o.Name, "object name"); err != nil {
 		return err
 	}
 	if o.Generation != "" {
@@ -109,31 +109,31 @@ func (ev *Event) mergePayload(data []byte) error {
 		if err != nil || g <= 0 {
 			return fmt.Errorf("payload generation %q is not a positive number", o.Generation)
 		}
-		if ev.Generation != 0 && ev.Generation != g {
-			return fmt.Errorf("payload generation %d differs from attribute %d", g, ev.Generation)
+		if e.Generation != 0 && e.Generation != g {
+			return fmt.Errorf("payload generation %d differs from attribute %d", g, e.Generation)
 		}
-		ev.Generation = g
+		e.Generation = g
 	}
 	if o.Size != "" {
 		n, err := strconv.ParseInt(o.Size, 10, 64)
 		if err != nil || n < 0 {
 			return fmt.Errorf("payload size %q is not a number", o.Size)
 		}
-		ev.Size = n
+		e.Size = n
 	}
 	if o.CRC32C != "" {
 		b, err := base64.StdEncoding.DecodeString(o.CRC32C)
 		if err != nil || len(b) != 4 {
 			return fmt.Errorf("payload crc32c %q is not 4 base64-encoded bytes", o.CRC32C)
 		}
-		ev.CRC32C, ev.HasCRC32C = binary.BigEndian.Uint32(b), true
+		e.CRC32C, e.HasCRC32C = binary.BigEndian.Uint32(b), true
 	}
 	if o.MD5Hash != "" {
 		b, err := base64.StdEncoding.DecodeString(o.MD5Hash)
 		if err != nil || len(b) != 16 {
 			return fmt.Errorf("payload md5Hash %q is not 16 base64-encoded bytes", o.MD5Hash)
 		}
-		ev.MD5 = b
+		e.MD5 = b
 	}
 	return nil
 }

@@ -65,8 +65,11 @@ type Key struct {
 func (e Event) Key() Key { return Key{Bucket: e.Bucket, Name: e.Name, Generation: e.Generation} }
 
 // String formats the key as gs://bucket/name#generation, with the name quoted so that
-// unusual bytes stay visible in logs.
+// unusual bytes stay visible in logs; without a generation (0) it ends at the name.
 func (k Key) String() string {
+	if k.Generation == 0 {
+		return fmt.Sprintf("gs://%s/%s", k.Bucket, strconv.Quote(k.Name))
+	}
 	return fmt.Sprintf("gs://%s/%s#%d", k.Bucket, strconv.Quote(k.Name), k.Generation)
 }
 
