@@ -4,7 +4,35 @@
 // For each object it streams the content once, computing CRC32C (Castagnoli) and MD5,
 // compares them with every stored hash it knows (the CRC32C Cloud Storage reports on
 // read, and the CRC32C and MD5 of the notification payload), and writes one JSON Record
-// per object generation under a results bucket and prefix.
+// per object generation under a results bucket and prefix (see RecordName).
+//
+// # Mismatches
+//
+// A mismatch is a result, not an error: the record is the output. When the computed
+// size, CRC32C or MD5 differs from one that is known, the record says match:false and
+// its Mismatch field lists each check that failed ("size", "crc32c", "payload_crc32c",
+// "payload_md5", "payload_size"); the record is written and the message acknowledged
+// like any other.
+//
+// That includes a stored CRC32C that the content does not match. The storage client
+// checks it itself and fails the last Read ("bad CRC on read"). Retrying cannot help:
+// a corrupted stored object reads the same way every time, so nacking would only read it
+// again until the subscription's dead-letter policy took the message, with no record of
+// what was found, and dead-lettering would hide the finding in a topic. So when the read
+// fails after exactly the stored size was read and the hash of what was read differs
+// from the stored CRC32C, the failure is taken as that check's verdict: the record is
+// written with "crc32c" in Mismatch. The test is on the bytes, not on the client's error,
+// which has no exported sentinel. Any read error before the end stays transient and is
+// retried, as does a failed read whose bytes do match the stored CRC32C.
+//
+// The case this misjudges is good stored bytes corrupted on their way to the client yet
+// not caught by TLS (or by the gRPC client's per-chunk checks, which fail a read before
+// its end): rare enough that a record saying so, which a replay corrects, costs less
+// than retries that almost always read the same corrupted bytes. To verify an object
+// again, delete its record and replay it.
+//
+// A record name longer than Cloud Storage's 1024-byte limit fails with a
+// process.Permanent error before the object is read (see package output).
 package checksum
 
 import (
@@ -97,14 +125,21 @@ func RecordName(prefix string, key notify.Key) string {
 // bufPool holds copy buffers, so that hashing a stream allocates nothing per object.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-// Process hashes obj and writes its record. It returns an error wrapping
-// process.ErrDuplicate if the record already exists.
+// Process hashes obj and writes its record, whether or not the hashes match (see the
+// package documentation). It returns an error wrapping process.ErrDuplicate if the
+// record already exists, and a process.Permanent error if the record's name is too
+// long.
 func (p *Processor) Process(ctx context.Context, obj *process.Object) error {
+	name := RecordName(p.cfg.Prefix, obj.Event.Key())
+	if err := output.CheckName(name); err != nil {
+		return process.Permanent(fmt.Errorf("record of %s: %w", obj.Event.Key(), err))
+	}
+
 	c, m := crc32.New(castagnoli), md5.New()
 	buf := bufPool.Get().(*[]byte)
 	n, err := io.CopyBuffer(io.MultiWriter(c, m), obj.Body, *buf)
 	bufPool.Put(buf)
-	if err != nil {
+	if err != nil && !storedMismatch(obj, n, c.Sum32()) {
 		return fmt.Errorf("read %s: %w", obj.Event.Key(), err)
 	}
 
@@ -114,12 +149,17 @@ func (p *Processor) Process(ctx context.Context, obj *process.Object) error {
 		return fmt.Errorf("encode record: %w", err)
 	}
 	data = append(data, '\n')
-	name := RecordName(p.cfg.Prefix, obj.Event.Key())
 	meta := output.Meta{ContentType: "application/json", SizeHint: int64(len(data))}
 	return p.cfg.Writer.Create(ctx, p.results.Object(name), meta, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// storedMismatch reports whether a read that failed after n bytes failed because the
+// content does not match the stored CRC32C: all of it was read, and its hash differs.
+func storedMismatch(obj *process.Object, n int64, sum uint32) bool {
+	return obj.HasCRC32C && n == obj.Size && sum != obj.CRC32C
 }
 
 func (p *Processor) record(obj *process.Object, n int64, c hash.Hash32, m hash.Hash) Record {
