@@ -143,7 +143,10 @@ func TestPayloadMismatch(t *testing.T) {
 			mangle: func(ev *notify.Event) {
 				ev.MD5, ev.CRC32C, ev.Size = []byte("0123456789abcdef"), ev.CRC32C^1, 0
 			},
-			want: verdict{Checked: allChecks, Mismatch: []string{"payload_crc32c", "payload_md5", "payload_size"}},
+			want: verdict{
+				Checked:  allChecks,
+				Mismatch: []string{"payload_crc32c", "payload_md5", "payload_size"},
+			},
 		},
 		{
 			name:   "no payload hashes",
@@ -175,7 +178,8 @@ func TestStoredCRCMismatch(t *testing.T) {
 	a := f.env.Upload(t, in, "rotten", []byte("hello world"))
 	// Corrupt the stored bytes, keeping the size and the stored metadata: the filesystem
 	// backend of fake-gcs-server keeps an object's content in DIR/storage/BUCKET/NAME.
-	if err := os.WriteFile(filepath.Join(f.dir, "storage", in, "rotten"), []byte("HELLO WORLD"), 0o600); err != nil {
+	stored := filepath.Join(f.dir, "storage", in, "rotten")
+	if err := os.WriteFile(stored, []byte("HELLO WORLD"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -237,7 +241,9 @@ func TestReadErrors(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := notify.Event{Type: notify.Finalize, Bucket: in, Name: "broken", Generation: int64(i + 1), Size: -1}
+			ev := notify.Event{
+				Type: notify.Finalize, Bucket: in, Name: "broken", Generation: int64(i + 1), Size: -1,
+			}
 			err := f.proc.Process(ctx, &process.Object{
 				Event: ev, Size: tt.size, CRC32C: tt.crc, HasCRC32C: true,
 				Body: &failingReader{r: strings.NewReader(data), err: boom},

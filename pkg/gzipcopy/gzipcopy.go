@@ -167,7 +167,11 @@ func (p *Processor) sourceGeneration(ctx context.Context, dst *storage.ObjectHan
 		// A copy without our metadata was written by someone else: replace it.
 		src = 0
 	}
-	return copyState{generation: attrs.Generation, bucket: attrs.Metadata[MetaSourceBucket], source: src}, nil
+	return copyState{
+		generation: attrs.Generation,
+		bucket:     attrs.Metadata[MetaSourceBucket],
+		source:     src,
+	}, nil
 }
 
 // compare decides what the existing copy cur means for generation gen of an object in

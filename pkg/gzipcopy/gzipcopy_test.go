@@ -173,7 +173,8 @@ func TestProcess(t *testing.T) {
 				}
 				got, meta := f.copyOf(t, "src-a", "y")
 				if got != "mine" || meta[gzipcopy.MetaSourceBucket] != "src-a" {
-					t.Errorf("copy = %q from bucket %q, want %q from %q", got, meta[gzipcopy.MetaSourceBucket], "mine", "src-a")
+					t.Errorf("copy = %q from bucket %q, want %q from %q",
+						got, meta[gzipcopy.MetaSourceBucket], "mine", "src-a")
 				}
 			})
 		}
@@ -197,8 +198,8 @@ func TestProcess(t *testing.T) {
 		if got != plain {
 			t.Errorf("copy gunzips to %q, want %q", got, plain)
 		}
-		if meta[gzipcopy.MetaSourceEncoding] != "gzip" {
-			t.Errorf("metadata %s = %q, want gzip", gzipcopy.MetaSourceEncoding, meta[gzipcopy.MetaSourceEncoding])
+		if enc := meta[gzipcopy.MetaSourceEncoding]; enc != "gzip" {
+			t.Errorf("metadata %s = %q, want gzip", gzipcopy.MetaSourceEncoding, enc)
 		}
 	})
 

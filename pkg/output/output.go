@@ -113,7 +113,10 @@ var ErrConflict = errors.New("output changed concurrently")
 
 func (w Writer) write(ctx context.Context, obj *storage.ObjectHandle, meta Meta, fn func(io.Writer) error) error {
 	if err := CheckName(obj.ObjectName()); err != nil {
-		return process.Permanent(fmt.Errorf("write gs://%s/%q: %w", obj.BucketName(), obj.ObjectName(), err))
+		// Only the name's first 64 bytes: the whole of it would make the error, and every
+		// log line and dead letter that carries it, over 1 KiB.
+		err = fmt.Errorf("write gs://%s/%.64q...: %w", obj.BucketName(), obj.ObjectName(), err)
+		return process.Permanent(err)
 	}
 
 	// Cancelling the writer's context is the only way to abandon an upload without
