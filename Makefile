@@ -1,5 +1,5 @@
 # Sluice: `make demo` runs the pipeline on the local stack; `make test` runs every test.
-# Targets that measure (bench, soak) are kept out of `make test`.
+# Targets that measure (bench, soak) are kept out of `make test`, but for the soak guard.
 
 GO        ?= go
 BIN       := bin
@@ -14,8 +14,10 @@ build:
 	$(GO) build -trimpath -o $(BIN)/ ./worker ./producer ./deploy/local/demo
 	$(GO) build -trimpath -o $(BIN)/sluice-local ./deploy/local
 
-## test: unit, integration (real local engines, in process) and end-to-end tests, with -race
-test: build lint test-unit test-deploy
+## test: unit, integration (real local engines, in process) and end-to-end tests, with
+## -race; the deployment's offline validation; the 50,000-message soak guard (no -race:
+## it measures memory)
+test: build lint test-unit test-deploy test-soak
 
 test-unit:
 	$(GO) test $(GOTESTFLAGS) ./...
@@ -39,5 +41,5 @@ clean:
 	rm -rf $(BIN)
 
 # Fragments owned by their areas: deployment validation, benchmarks.
--include deploy/validate.mk
+include deploy/validate.mk
 -include bench/*.mk
