@@ -25,21 +25,50 @@ func newBudget(max int64, stats *Stats) *budget {
 	return &budget{max: max, sem: semaphore.NewWeighted(max), stats: stats}
 }
 
+// admission is the weight one object holds in a budget. Its zero value holds nothing.
+// It is a value, not a closure, so that admitting an object allocates nothing.
+type admission struct {
+	b *budget
+	n int64
+}
+
+// release gives the weight back. It must be called once per admission that holds
+// weight; on the zero admission it does nothing.
+func (a admission) release() {
+	if a.b == nil {
+		return
+	}
+	a.b.stats.budgetBytes.Add(-a.n)
+	a.b.sem.Release(a.n)
+}
+
+// weigh returns the weight an object of n bytes takes: an n above the whole budget
+// takes all of it.
+func (b *budget) weigh(n int64) int64 { return min(n, b.max) }
+
+// tryAcquire takes n bytes if they fit now and nobody waits, without blocking.
+func (b *budget) tryAcquire(n int64) (admission, bool) {
+	n = b.weigh(n)
+	if !b.sem.TryAcquire(n) {
+		return admission{}, false
+	}
+	return b.admitted(n), true
+}
+
 // acquire blocks until n bytes fit, or ctx ends; an n above the whole budget takes all
-// of it. It returns the function that gives the bytes back.
-func (b *budget) acquire(ctx context.Context, n int64) (release func(), err error) {
-	if b == nil {
-		return func() {}, nil
-	}
-	n = min(n, b.max)
+// of it.
+func (b *budget) acquire(ctx context.Context, n int64) (admission, error) {
+	n = b.weigh(n)
 	if err := b.sem.Acquire(ctx, n); err != nil {
-		return nil, err
+		return admission{}, err
 	}
+	return b.admitted(n), nil
+}
+
+// admitted records n bytes just taken from the semaphore.
+func (b *budget) admitted(n int64) admission {
 	raisePeak(&b.stats.budgetPeak, b.stats.budgetBytes.Add(n))
-	return func() {
-		b.stats.budgetBytes.Add(-n)
-		b.sem.Release(n)
-	}, nil
+	return admission{b: b, n: n}
 }
 
 // errNotAdmitted reports that an object's wait for the byte budget ended, at its object
@@ -47,17 +76,29 @@ func (b *budget) acquire(ctx context.Context, n int64) (release func(), err erro
 var errNotAdmitted = errors.New("not admitted by the in-flight byte budget")
 
 // admitObject waits until the byte budget admits an object of size bytes (-1 if
-// unknown), or until ctx ends or the drain begins. It returns the function that gives
-// the bytes back.
-func (w *Worker) admitObject(ctx context.Context, size int64) (release func(), err error) {
+// unknown), or until ctx ends or the drain begins. The caller releases the admission
+// it returns.
+func (w *Worker) admitObject(ctx context.Context, size int64) (admission, error) {
+	if w.budget == nil {
+		return admission{}, nil
+	}
+	// The common case, weight that fits with nobody waiting, needs no wait and so no
+	// context of its own. The drain abandons only objects that wait: one that fits is
+	// in-flight work, and runs. A done ctx refuses, as the semaphore's Acquire does.
+	if ctx.Err() == nil {
+		if a, ok := w.budget.tryAcquire(w.cfg.weight(size)); ok {
+			return a, nil
+		}
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if w.admit != nil {
 		defer context.AfterFunc(w.admit, cancel)()
 	}
-	release, err = w.budget.acquire(ctx, w.cfg.weight(size))
+	a, err := w.budget.acquire(ctx, w.cfg.weight(size))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errNotAdmitted, err)
+		return admission{}, fmt.Errorf("%w: %w", errNotAdmitted, err)
 	}
-	return release, nil
+	return a, nil
 }

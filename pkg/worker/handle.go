@@ -25,6 +25,10 @@ import (
 // subscriptions the result is immediate.
 const ackResultTimeout = 10 * time.Second
 
+// consumerSpan starts each message's span as a consumer's. It is built once: an option
+// built per message is an allocation per message.
+var consumerSpan = trace.WithSpanKind(trace.SpanKindConsumer)
+
 // handle runs one message through its stages and settles it. It blocks until the message
 // is acknowledged or nacked. work is cancelled only when a drain overruns.
 func (w *Worker) handle(work context.Context, m *pubsub.Message) {
@@ -33,18 +37,23 @@ func (w *Worker) handle(work context.Context, m *pubsub.Message) {
 	start := time.Now()
 	w.stats.begin()
 	ctx := otel.GetTextMapPropagator().Extract(work, propagation.MapCarrier(m.Attributes))
-	ctx, span := w.deps.Tracer.Start(ctx, "sluice.handle", trace.WithSpanKind(trace.SpanKindConsumer),
+	ctx, span := w.deps.Tracer.Start(ctx, "sluice.handle", consumerSpan,
 		trace.WithAttributes(attribute.String("messaging.message.id", m.ID)))
+	// Attributes are built only for a span that records them: with no tracer provider
+	// every span is a no-op, and each SetAttributes call would still allocate its list.
+	recording := span.IsRecording()
 	defer span.End()
 
 	ev, res := w.decode(m)
 	var read int64
 	if res.outcome == "" {
-		span.SetAttributes(
-			attribute.String("gcs.bucket", ev.Bucket),
-			attribute.String("gcs.object", ev.Name),
-			attribute.Int64("gcs.generation", ev.Generation),
-		)
+		if recording {
+			span.SetAttributes(
+				attribute.String("gcs.bucket", ev.Bucket),
+				attribute.String("gcs.object", ev.Name),
+				attribute.Int64("gcs.generation", ev.Generation),
+			)
+		}
 		octx, cancel := context.WithTimeout(ctx, w.cfg.ObjectTimeout)
 		var err error
 		read, err = w.read(octx, &ev)
@@ -54,7 +63,9 @@ func (w *Worker) handle(work context.Context, m *pubsub.Message) {
 			res.reason = reasonAbandoned
 		}
 	}
-	span.SetAttributes(attribute.String("sluice.outcome", string(res.outcome)))
+	if recording {
+		span.SetAttributes(attribute.String("sluice.outcome", string(res.outcome)))
+	}
 	if res.outcome == Failed || res.outcome == Rejected {
 		span.SetStatus(codes.Error, res.reason)
 		if res.err != nil {
@@ -101,14 +112,14 @@ func (w *Worker) read(ctx context.Context, ev *notify.Event) (int64, error) {
 	// With a size from the payload the object waits for the byte budget before it opens a
 	// connection; without one, it opens first and waits with the stored size (an Attrs
 	// call first would double the requests of every attribute-only message).
-	release := func() {}
+	var adm admission
 	if ev.Size >= 0 {
 		var err error
-		if release, err = w.admitObject(ctx, ev.Size); err != nil {
+		if adm, err = w.admitObject(ctx, ev.Size); err != nil {
 			return 0, err
 		}
 	}
-	defer func() { release() }()
+	defer func() { adm.release() }()
 
 	obj := w.deps.Storage.Bucket(ev.Bucket).Object(ev.Name).ReadCompressed(true)
 	if ev.Generation > 0 {
@@ -123,12 +134,12 @@ func (w *Worker) read(ctx context.Context, ev *notify.Event) (int64, error) {
 	}
 	defer r.Close()
 	if ev.Size < 0 {
-		// release must stay callable: the deferred call above runs on this return too.
-		rel, err := w.admitObject(ctx, r.Attrs.Size)
+		// adm must stay releasable: the deferred call above runs on this return too.
+		a, err := w.admitObject(ctx, r.Attrs.Size)
 		if err != nil {
 			return 0, err
 		}
-		release = rel
+		adm = a
 	}
 	w.stats.reading.Add(r.Attrs.Size)
 	defer w.stats.reading.Add(-r.Attrs.Size)
@@ -148,7 +159,9 @@ func (w *Worker) read(ctx context.Context, ev *notify.Event) (int64, error) {
 		Worker:          w.cfg.WorkerID,
 	})
 	w.stats.bytesRead.Add(body.n)
-	span.SetAttributes(attribute.Int64("gcs.bytes_read", body.n))
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int64("gcs.bytes_read", body.n))
+	}
 	return body.n, err
 }
 
@@ -200,11 +213,7 @@ func (w *Worker) settle(work context.Context, m *pubsub.Message, res *result) {
 // confirm. An unconfirmed ack is counted and logged: the message will come back, and its
 // idempotent output makes the second attempt a duplicate.
 func (w *Worker) ack(work context.Context, m *pubsub.Message) {
-	// The wait must outlive an abandoned drain: the ack is sent either way, and only the
-	// service's answer says whether it counted.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(work), ackResultTimeout)
-	defer cancel()
-	status, err := m.AckWithResult().Get(ctx)
+	status, err := ackResult(work, m.AckWithResult())
 	if err == nil && status == pubsub.AcknowledgeStatusSuccess {
 		w.stats.acked.Add(1)
 		return
@@ -212,6 +221,22 @@ func (w *Worker) ack(work context.Context, m *pubsub.Message) {
 	w.stats.ackFailed.Add(1)
 	w.log.Warn("ack not committed, expect redelivery",
 		"message_id", m.ID, "ack_status", int(status), "err", err)
+}
+
+// ackResult returns the outcome of an ack. On subscriptions without exactly-once
+// delivery the result is ready as the ack is sent, so no timer is started for it.
+func ackResult(work context.Context, r *pubsub.AckResult) (pubsub.AcknowledgeStatus, error) {
+	select {
+	case <-r.Ready():
+		// Get returns a ready result whatever the context.
+		return r.Get(work)
+	default:
+	}
+	// The wait must outlive an abandoned drain: the ack is sent either way, and only the
+	// service's answer says whether it counted.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(work), ackResultTimeout)
+	defer cancel()
+	return r.Get(ctx)
 }
 
 // logSettled logs one settled message: at Debug when all went to plan, at Warn when it
