@@ -1,4 +1,4 @@
-# Benchmarks and soak (issue 6); included by the root Makefile. docs/benchmarks.md has
+# Benchmarks and soak; included by the root Makefile. docs/benchmarks.md has
 # the figures these print and how to read them.
 
 BENCH_BIN   := $(BIN)/bench

@@ -14,8 +14,8 @@ import (
 	"github.com/sluice-dev/sluice/pkg/worker"
 )
 
-// TestBadInput sends input the first issue's list did not cover, and checks each
-// message's defined outcome.
+// TestBadInput sends the harder kinds of bad input (oversized or unstorable names, control
+// characters, gzip content encoding) and checks each message's defined outcome.
 func TestBadInput(t *testing.T) {
 	env := stacktest.Start(t, stack.Config{Buckets: []string{inBucket, outBucket}})
 

@@ -15,7 +15,7 @@ import (
 // runs first on a fresh emulator or last on a warm one. -peers adds more.
 var baseConsumers = []string{"sluice", "minimal", "naive"}
 
-// Targets from issue 6, against the minimal loop measured in the same run.
+// Targets published in docs/benchmarks.md, against the minimal loop measured in the same run.
 const (
 	maxCPURatio  = 1.25
 	minRateRatio = 0.9

@@ -12,7 +12,7 @@ import (
 	"github.com/sluice-dev/sluice/bench/internal/harness"
 )
 
-// Soak targets from issue 6.
+// Soak targets published in docs/benchmarks.md.
 const (
 	soakWarmup    = 100_000
 	maxSoakGrowth = 0.05

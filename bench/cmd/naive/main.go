@@ -1,8 +1,8 @@
 // Command naive is THE BUG SLUICE EXISTS TO FIX, kept on purpose for comparison. Do not
 // copy it.
 //
-// It builds a new Cloud Storage client for every message and never closes it, as the
-// seed's loop did. Each client has its own HTTP transport, so every message opens a new
+// It builds a new Cloud Storage client for every message and never closes it, as
+// scripts that construct a client per operation do. Each client has its own HTTP transport, so every message opens a new
 // connection that then sits idle, with its two goroutines and buffers, until the
 // transport's 90-second idle timeout: memory and goroutines climb with the message
 // rate, and at scale the process runs out of memory or ephemeral ports. Otherwise it
