@@ -59,7 +59,13 @@ func run(ctx context.Context, logw io.Writer) error {
 	if err := checkSubscription(ctx, ps, subName); err != nil {
 		return err
 	}
-	proc, err := newProcessor(gcs, cfg)
+	metrics, err := telemetry.NewWorkerMetrics(tel.MeterProvider(), telemetry.WorkerConfig{
+		Subscription: cfg.Subscription, DeadLetter: cfg.DeadLetterTopic != "",
+	})
+	if err != nil {
+		return err
+	}
+	proc, err := newProcessor(gcs, cfg, metrics.Written)
 	if err != nil {
 		return err
 	}
@@ -78,12 +84,6 @@ func run(ctx context.Context, logw io.Writer) error {
 	mem := memlimit.Detect()
 	wcfg.MemoryLimit = mem.Bytes
 	log.Info("memory limit", "limit", mem.String(), "cgroup_limit", mem.Cgroup)
-	metrics, err := telemetry.NewWorkerMetrics(tel.MeterProvider(), telemetry.WorkerConfig{
-		Subscription: cfg.Subscription, DeadLetter: deps.DeadLetter != nil,
-	})
-	if err != nil {
-		return err
-	}
 	deps.Observer = metrics
 	w, err := worker.New(wcfg, deps)
 	if err != nil {
@@ -125,8 +125,10 @@ func workerConfig(cfg config) worker.Config {
 	}
 }
 
-func newProcessor(gcs *storage.Client, cfg config) (process.Processor, error) {
-	wr := output.Writer{MaxChunk: cfg.WriteChunkMax}
+// newProcessor builds the configured processor; written is told the size of every output
+// it commits.
+func newProcessor(gcs *storage.Client, cfg config, written func(int64)) (process.Processor, error) {
+	wr := output.Writer{MaxChunk: cfg.WriteChunkMax, OnWritten: written}
 	switch cfg.Processor {
 	case "gzip":
 		return gzipcopy.New(gcs, gzipcopy.Config{

@@ -56,6 +56,9 @@ type Meta struct {
 type Writer struct {
 	// MaxChunk caps the upload buffer per write, in bytes; 0 means DefaultMaxChunk.
 	MaxChunk int
+	// OnWritten, if set, is called with the size of every object this Writer commits,
+	// after it is durable (for metrics). It must be safe for concurrent use.
+	OnWritten func(bytes int64)
 }
 
 // ChunkSize returns the upload buffer size for an output of about sizeHint bytes: the
@@ -138,6 +141,9 @@ func (w Writer) write(ctx context.Context, obj *storage.ObjectHandle, meta Meta,
 			return fmt.Errorf("write gs://%s/%q: %w", obj.BucketName(), obj.ObjectName(), process.ErrDuplicate)
 		}
 		return fmt.Errorf("write gs://%s/%q: %w", obj.BucketName(), obj.ObjectName(), err)
+	}
+	if w.OnWritten != nil {
+		w.OnWritten(wr.Attrs().Size)
 	}
 	return nil
 }

@@ -3,8 +3,12 @@ package telemetry_test
 import (
 	"bufio"
 	"bytes"
+	"cloud.google.com/go/storage"
 	"context"
 	"encoding/json"
+	"errors"
+	"github.com/sluice-dev/sluice/pkg/output"
+	"google.golang.org/api/iterator"
 	"io"
 	"log/slog"
 	"net/http"
@@ -71,7 +75,15 @@ func TestWorkerTelemetry(t *testing.T) {
 	}
 	env.Publish(t, map[string]string{"x": "y"}, nil) // no event attributes: rejected
 
-	results, err := checksum.New(env.Storage, checksum.Config{Bucket: outBucket, Prefix: "results/"})
+	obs, err := telemetry.NewWorkerMetrics(tel.MeterProvider(), telemetry.WorkerConfig{
+		Subscription: env.Subscription, DeadLetter: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := checksum.New(env.Storage, checksum.Config{
+		Bucket: outBucket, Prefix: "results/", Writer: output.Writer{OnWritten: obs.Written},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +95,6 @@ func TestWorkerTelemetry(t *testing.T) {
 		return results.Process(ctx, obj)
 	})
 
-	obs, err := telemetry.NewWorkerMetrics(tel.MeterProvider(), telemetry.WorkerConfig{
-		Subscription: env.Subscription, DeadLetter: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs syncBuffer
 	dl := env.PubSub.Publisher(env.DeadLetterTopic)
 	defer dl.Stop()
@@ -139,7 +145,8 @@ func TestWorkerTelemetry(t *testing.T) {
 	if testing.Verbose() {
 		dumpMetrics(t, srv)
 	}
-	checkMetrics(t, scrape(t, srv), int64(len("alpha")+len("bravo!")+len("held")+len("bravo!")))
+	checkMetrics(t, scrape(t, srv), int64(len("alpha")+len("bravo!")+len("held")+len("bravo!")),
+		outputBytes(t, env))
 	handle := checkTrace(t, spans.GetSpans(), producerSpan, tracedID, gens["a.txt"])
 	checkLogs(t, logs.String(), env.ProjectID, handle, tracedID)
 }
@@ -171,7 +178,24 @@ func publishTraced(t *testing.T, env *stacktest.Env, tel *telemetry.Telemetry, e
 	return span.SpanContext(), id
 }
 
-func checkMetrics(t *testing.T, m []sample, bytesRead int64) {
+// outputBytes sums the sizes of the records the worker wrote.
+func outputBytes(t *testing.T, env *stacktest.Env) int64 {
+	t.Helper()
+	var n int64
+	it := env.Storage.Bucket(outBucket).Objects(context.Background(), &storage.Query{Prefix: "results/"})
+	for {
+		a, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += a.Size
+	}
+}
+
+func checkMetrics(t *testing.T, m []sample, bytesRead, bytesWritten int64) {
 	t.Helper()
 	counts := []struct {
 		name   string
@@ -188,6 +212,7 @@ func checkMetrics(t *testing.T, m []sample, bytesRead int64) {
 		{"messaging_process_duration_seconds_count", nil, 7},
 		{"sluice_message_latency_seconds_count", nil, 7},
 		{"sluice_object_read_bytes_total", nil, float64(bytesRead)},
+		{"sluice_object_written_bytes_total", nil, float64(bytesWritten)},
 		{"sluice_messages_in_flight", nil, 0},
 		{"sluice_object_in_flight_bytes", nil, 0},
 		{"sluice_worker_capacity", nil, 4},

@@ -69,6 +69,7 @@ type WorkerMetrics struct {
 	duration      metric.Float64Histogram
 	latency       metric.Float64Histogram
 	bytesRead     metric.Int64Counter
+	bytesWritten  metric.Int64Counter
 	storageErrors metric.Int64Counter
 }
 
@@ -85,7 +86,7 @@ func NewWorkerMetrics(mp metric.MeterProvider, cfg WorkerConfig) (*WorkerMetrics
 			semconv.MessagingDestinationSubscriptionName(cfg.Subscription),
 		},
 	}
-	var errs [5]error
+	var errs [6]error
 	m.settled, errs[0] = m.meter.Int64Counter("sluice.messages.settled",
 		metric.WithUnit("{message}"),
 		metric.WithDescription("Messages settled, by outcome, reason and what was sent to Pub/Sub."))
@@ -103,10 +104,18 @@ func NewWorkerMetrics(mp metric.MeterProvider, cfg WorkerConfig) (*WorkerMetrics
 	m.storageErrors, errs[4] = m.meter.Int64Counter("sluice.storage.errors",
 		metric.WithUnit("{error}"),
 		metric.WithDescription("Messages that ended in a Cloud Storage error, by HTTP status or gRPC code."))
+	m.bytesWritten, errs[5] = m.meter.Int64Counter("sluice.object.written",
+		metric.WithUnit("By"),
+		metric.WithDescription("Output bytes processors committed to Cloud Storage."))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// Written records n output bytes committed; pass it as output.Writer.OnWritten.
+func (m *WorkerMetrics) Written(n int64) {
+	m.bytesWritten.Add(context.Background(), n, metric.WithAttributes(m.common...))
 }
 
 // Settled records one settled message.
