@@ -65,6 +65,8 @@ func run(ctx context.Context, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Every failed storage attempt is counted, the ones the client retries included.
+	gcs.SetRetry(storage.WithErrorFunc(metrics.StorageRetry(storage.ShouldRetry)))
 	proc, err := newProcessor(gcs, cfg, metrics.Written)
 	if err != nil {
 		return err

@@ -29,6 +29,8 @@ const (
 	// KeySettlement is what was sent to Pub/Sub: ack, nack or dead_letter (published to
 	// the dead-letter topic, then acked).
 	KeySettlement = attribute.Key("sluice.settlement")
+	// KeyRetried says whether the storage client retried after an error.
+	KeyRetried = attribute.Key("sluice.retried")
 )
 
 // Settlements, the values of KeySettlement.
@@ -103,7 +105,8 @@ func NewWorkerMetrics(mp metric.MeterProvider, cfg WorkerConfig) (*WorkerMetrics
 		metric.WithDescription("Object bytes read by processors."))
 	m.storageErrors, errs[4] = m.meter.Int64Counter("sluice.storage.errors",
 		metric.WithUnit("{error}"),
-		metric.WithDescription("Messages that ended in a Cloud Storage error, by HTTP status or gRPC code."))
+		metric.WithDescription("Failed Cloud Storage calls as the client saw them, retried ones included, "+
+			"by HTTP status or gRPC code (transport for connection errors)."))
 	m.bytesWritten, errs[5] = m.meter.Int64Counter("sluice.object.written",
 		metric.WithUnit("By"),
 		metric.WithDescription("Output bytes processors committed to Cloud Storage."))
@@ -132,9 +135,29 @@ func (m *WorkerMetrics) Settled(ctx context.Context, s worker.Settlement) {
 	if s.BytesRead > 0 {
 		m.bytesRead.Add(ctx, s.BytesRead, metric.WithAttributes(m.common...))
 	}
-	if code := storageCode(s.Err); code != "" {
-		m.storageErrors.Add(ctx, 1, metric.WithAttributes(append(m.common[:len(m.common):len(m.common)],
-			semconv.ErrorTypeKey.String(code))...))
+}
+
+// StorageRetry wraps the storage client's retry decision so that every failed call
+// attempt is counted by code, with whether decide retried it. Install it once at start:
+//
+//	gcs.SetRetry(storage.WithErrorFunc(metrics.StorageRetry(storage.ShouldRetry)))
+//
+// A fault the client absorbed by retrying then shows as an error here, though the
+// message it belonged to succeeded.
+func (m *WorkerMetrics) StorageRetry(decide func(error) bool) func(error) bool {
+	return func(err error) bool {
+		retry := decide(err)
+		code := storageCode(err)
+		if code == "" {
+			if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				// Our own deadline or cancellation, not the service's answer.
+				return retry
+			}
+			code = "transport"
+		}
+		m.storageErrors.Add(context.Background(), 1, metric.WithAttributes(
+			append(m.common[:len(m.common):len(m.common)], semconv.ErrorTypeKey.String(code), KeyRetried.Bool(retry))...))
+		return retry
 	}
 }
 
