@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -277,4 +278,35 @@ func TestSIGKILLOneOfTwo(t *testing.T) {
 		t.Errorf("%d messages left on the subscription, want none", len(left))
 	}
 	t.Logf("killed with %d of %d records written", killedAt, total)
+}
+
+// TestStartupChecks runs the built worker with settings that cannot work and expects it
+// to exit 1 at once with a message that names the problem, instead of running and
+// nacking forever.
+func TestStartupChecks(t *testing.T) {
+	bin := buildWorker(t)
+	env := stacktest.Start(t, stack.Config{Buckets: []string{"in", "out"}})
+	tests := []struct {
+		name  string
+		extra []string
+		want  string
+	}{
+		{"missing subscription", []string{"SLUICE_SUBSCRIPTION=no-such-subscription"}, "subscription projects/"},
+		{"missing dead-letter topic", []string{"SLUICE_DEAD_LETTER_TOPIC=no-such-topic"}, "dead-letter topic projects/"},
+		{"unknown processor", []string{"SLUICE_PROCESSOR=resize"}, `SLUICE_PROCESSOR "resize"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startProc(t, bin, env, env.StorageHost, tt.extra...)
+			if code := p.wait(t, 60*time.Second); code != 1 {
+				t.Fatalf("exit code %d, want 1", code)
+			}
+			for _, l := range p.log() {
+				if msg, _ := l["msg"].(string); strings.Contains(msg, tt.want) {
+					return
+				}
+			}
+			t.Errorf("no output line mentions %q: %v", tt.want, p.log())
+		})
+	}
 }

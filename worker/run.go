@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"io"
 	"log/slog"
 	"net"
@@ -78,6 +80,9 @@ func run(ctx context.Context, logw io.Writer) error {
 		Log:        log,
 	}
 	if cfg.DeadLetterTopic != "" {
+		if err := checkTopic(ctx, ps, cfg.Project, cfg.DeadLetterTopic, log); err != nil {
+			return err
+		}
 		dl := ps.Publisher(cfg.DeadLetterTopic)
 		defer dl.Stop()
 		deps.DeadLetter = dl
@@ -153,6 +158,26 @@ func checkSubscription(ctx context.Context, ps *pubsub.Client, name string) erro
 		return fmt.Errorf("subscription %s: %w", name, err)
 	}
 	return nil
+}
+
+// checkTopic fails fast when the dead-letter topic does not exist: with a misspelt
+// topic every rejection would fail to publish and be nacked forever. A worker allowed to
+// publish but not to read topics (roles/pubsub.publisher alone) gets PermissionDenied:
+// that is logged, and the first dead letter will tell.
+func checkTopic(ctx context.Context, ps *pubsub.Client, project, topic string, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	name := fmt.Sprintf("projects/%s/topics/%s", project, topic)
+	_, err := ps.TopicAdminClient.GetTopic(ctx, &pubsubpb.GetTopicRequest{Topic: name})
+	switch status.Code(err) {
+	case codes.OK:
+		return nil
+	case codes.PermissionDenied:
+		log.Warn("cannot check the dead-letter topic; continuing", "topic", name, "err", err)
+		return nil
+	default:
+		return fmt.Errorf("dead-letter topic %s: %w", name, err)
+	}
 }
 
 // serveHTTP serves h on addr in the background and returns a function that stops it.
