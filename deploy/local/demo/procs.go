@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +23,7 @@ type proc struct {
 	name string
 	cmd  *exec.Cmd
 	addr string // health and metrics address, for workers; from the log, under mu
+	peak int64  // peak RSS in bytes, read by stop
 
 	mu      sync.Mutex
 	stopped map[string]json.RawMessage // the worker's final "stopped" log line
@@ -137,6 +140,7 @@ func (p *proc) stop(timeout time.Duration) error {
 		return p.exitErr()
 	default:
 	}
+	p.peak = vmHWM(p.cmd.Process.Pid)
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -155,13 +159,26 @@ func (p *proc) exitErr() error {
 	return nil
 }
 
-// peakRSS returns the process's peak resident set in bytes, once it has exited.
-func (p *proc) peakRSS() int64 {
-	if p.cmd.ProcessState == nil {
+// peakRSS returns the process's peak resident set in bytes, as read just before stop
+// signalled it; 0 if unknown.
+func (p *proc) peakRSS() int64 { return p.peak }
+
+// vmHWM reads a live process's peak resident set ("VmHWM") from /proc, in bytes; 0 if
+// unknown. rusage's ru_maxrss is no substitute: Linux starts a forked child's at the
+// parent's size, and this parent holds the storage fake.
+func vmHWM(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
 		return 0
 	}
-	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss << 10 // Linux reports KiB
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kib << 10
+		}
 	}
 	return 0
 }
