@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/crc32"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -30,41 +29,9 @@ const (
 // shuts it down and returns its final counts.
 func runWorker(t *testing.T, env *stacktest.Env, cfg worker.Config, proc process.Processor, want int64) worker.Snapshot {
 	t.Helper()
-	deps := worker.Deps{
-		Subscriber: env.PubSub.Subscriber(env.Subscription),
-		Storage:    env.Storage,
-		Processor:  proc,
-		DeadLetter: env.PubSub.Publisher(env.DeadLetterTopic),
-		Log:        slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	defer deps.DeadLetter.Stop()
-	if cfg.DrainTimeout == 0 {
-		cfg.DrainTimeout = 5 * time.Second
-	}
-	w, err := worker.New(cfg, deps)
-	if err != nil {
-		t.Fatalf("worker.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-
-	deadline := time.Now().Add(60 * time.Second)
-	for settled(w.Stats().Snapshot()) < want {
-		if time.Now().After(deadline) {
-			cancel()
-			<-done
-			t.Fatalf("settled %d of %d messages in 60s: %+v", settled(w.Stats().Snapshot()), want, w.Stats().Snapshot())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	// Let stray redeliveries, which would show as extra outcomes, arrive.
-	time.Sleep(300 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	return w.Stats().Snapshot()
+	h := start(t, env, cfg, proc, harnessOpts{})
+	h.waitSettled(want, 60*time.Second)
+	return h.stop()
 }
 
 func settled(s worker.Snapshot) int64 {
