@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/crc32"
-	"os"
 	"testing"
 	"time"
 
@@ -232,8 +231,4 @@ func TestWorkerNacksTransientFailures(t *testing.T) {
 	if _, err := readRecord(t, env, notify.Key{Bucket: inBucket, Name: "flaky.txt", Generation: a.Generation}); err != nil {
 		t.Errorf("no record after recovery: %v", err)
 	}
-}
-
-func TestMain(m *testing.M) {
-	os.Exit(m.Run())
 }
