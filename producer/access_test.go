@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,5 +70,54 @@ func TestBackfillUpdatedSince(t *testing.T) {
 	}
 	if _, _, err := runProducer(t, "", "backfill", "--bucket", "bk", "--updated-since", "yesterday"); !errors.Is(err, errUsage) {
 		t.Errorf("--updated-since yesterday = %v, want errUsage", err)
+	}
+}
+
+// TestBackfillGlobOnTheWire checks that --glob reaches Cloud Storage as matchGlob on every
+// list request, the split pass of --list-workers included. fake-gcs-server ignores
+// matchGlob (it publishes every object), so the filtering itself, which is the service's,
+// is not what this test can show; it shows the producer asks for it.
+func TestBackfillGlobOnTheWire(t *testing.T) {
+	e := startEngines(t, objectsNamed("bk", "a.csv", "b.json", "c/d.csv")...)
+	proxy, err := faultproxy.Start(e.gcs.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	var (
+		mu    sync.Mutex
+		globs []string
+	)
+	// A rule that never acts: it only sees each list request on its way through.
+	proxy.Add(faultproxy.Rule{Match: func(r *http.Request) bool {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/b/bk/o") {
+			mu.Lock()
+			globs = append(globs, r.URL.Query().Get("matchGlob"))
+			mu.Unlock()
+		}
+		return false
+	}})
+	t.Setenv("STORAGE_EMULATOR_HOST", "http://"+proxy.Host)
+
+	for _, workers := range []string{"1", "2"} {
+		mu.Lock()
+		globs = nil
+		mu.Unlock()
+		_, stderr, err := runProducer(t, "", "backfill", "--bucket", "bk", "--progress", "0",
+			"--glob", "**/*.csv", "--list-workers", workers)
+		if err != nil {
+			t.Fatalf("--list-workers %s --glob: %v\n%s", workers, err, stderr)
+		}
+		mu.Lock()
+		// One worker lists once; two list a names-only split pass, then two ranges.
+		if want := map[string]int{"1": 1, "2": 3}[workers]; len(globs) < want {
+			t.Errorf("--list-workers %s: %d list requests, want at least %d", workers, len(globs), want)
+		}
+		for i, g := range globs {
+			if g != "**/*.csv" {
+				t.Errorf("--list-workers %s: list request %d has matchGlob %q, want %q", workers, i, g, "**/*.csv")
+			}
+		}
+		mu.Unlock()
 	}
 }
