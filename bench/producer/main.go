@@ -23,6 +23,8 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+
+	"github.com/sluice-dev/sluice/bench/internal/harness"
 )
 
 func main() {
@@ -134,21 +136,48 @@ func (r result) print(phase string, n int) {
 		float64(n)/r.elapsed.Seconds(), float64(r.maxRSS)/(1<<20), r.cpu.Seconds())
 }
 
-// measure runs the producer and returns its wall time and peak resident set.
+// measure runs the producer and returns its wall time, CPU time and peak resident set.
+// The peak is the highest VmHWM sampled from /proc while it runs, not rusage's
+// ru_maxrss: Linux starts a child's ru_maxrss at its parent's peak when it forks, and
+// this process hosts fake-gcs-server, whose memory grows with the objects it lists.
 func measure(bin string, env []string, args ...string) (result, error) {
 	cmd := exec.Command(bin, append(args, "--progress", "0")...)
 	cmd.Env = env
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return result{}, fmt.Errorf("producer %v: %w", args, err)
+	}
+	peak := make(chan int64)
+	exited := make(chan struct{})
+	go func() {
+		var last int64
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			// VmHWM only grows, so the last sample before exit is the peak to within 20 ms.
+			if _, hwm, err := harness.ReadRSS(cmd.Process.Pid); err == nil {
+				last = hwm
+			}
+			select {
+			case <-t.C:
+			case <-exited:
+				peak <- last
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
 	el := time.Since(start)
+	close(exited)
+	maxRSS := <-peak
 	if err != nil {
 		return result{}, fmt.Errorf("producer %v: %v\n%s", args, err, tail(stderr.String()))
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return result{elapsed: el, cpu: cpu, maxRSS: ru.Maxrss << 10, stderr: stderr.String()}, nil // Maxrss is in KiB on Linux
+	return result{elapsed: el, cpu: cpu, maxRSS: maxRSS, stderr: stderr.String()}, nil
 }
 
 func tail(s string) string {

@@ -141,7 +141,7 @@ loop:
 			cmd.Process.Signal(syscall.SIGTERM)
 			cancelled = nil
 		case <-tick.C:
-			rss, hwm, err := readRSS(cmd.Process.Pid)
+			rss, hwm, err := ReadRSS(cmd.Process.Pid)
 			if err != nil {
 				continue // exiting
 			}
@@ -175,9 +175,9 @@ loop:
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-// readRSS returns a process's resident set size and its high-water mark from
+// ReadRSS returns a process's resident set size and its high-water mark from
 // /proc/PID/status.
-func readRSS(pid int) (rss, hwm int64, err error) {
+func ReadRSS(pid int) (rss, hwm int64, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0, 0, err
