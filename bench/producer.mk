@@ -1,5 +1,5 @@
 # Producer benchmark against the local Pub/Sub emulator and fake-gcs-server; the root
-# Makefile includes this file. Not a timed test: it prints names/s and peak RSS.
+# Makefile includes this file. Not a timed test: it prints names/s and RSS (peak, early/late).
 #   make bench-producer PRODUCER_BENCH_PUBLISH=100000,1000000 PRODUCER_BENCH_LIST=10000
 PRODUCER_BENCH_PUBLISH ?= 100000,1000000
 PRODUCER_BENCH_LIST ?= 10000,100000

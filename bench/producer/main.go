@@ -1,7 +1,8 @@
 // Command producer-bench measures the producer against local engines: publishing N
 // names from a file to the Pub/Sub emulator, and backfilling M objects from
-// fake-gcs-server. It reports names/s and peak RSS of the producer process. It is a
-// benchmark, not a test: run it with `make bench-producer`.
+// fake-gcs-server. It reports names/s, the producer process's peak RSS, and its median
+// RSS over the second and the last fifth of the run (early/late: flat memory shows as
+// equal figures). It is a benchmark, not a test: run it with `make bench-producer`.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,8 +67,8 @@ func run(publishCounts, listCounts, emulator, producer string) error {
 	defer stop()
 	env := append(os.Environ(), "PUBSUB_EMULATOR_HOST="+addr, "SLUICE_PROJECT=bench")
 
-	fmt.Printf("%-11s %10s %10s %12s %12s %12s\n", "phase", "count", "seconds", "names/s", "peak RSS MiB",
-		"producer CPU s")
+	fmt.Printf("%-11s %10s %10s %12s %12s %12s %14s\n", "phase", "count", "seconds", "names/s", "peak RSS MiB",
+		"producer CPU s", "RSS early/late")
 	for i, n := range counts(publishCounts) {
 		topic := fmt.Sprintf("publish-%d", i)
 		if err := createTopic(addr, topic); err != nil {
@@ -128,12 +130,16 @@ type result struct {
 	elapsed time.Duration
 	cpu     time.Duration // the producer's user plus system time
 	maxRSS  int64         // bytes
-	stderr  string
+	// early and late are the median RSS over the second and the last fifth of the run,
+	// in bytes: how resident memory moved once the process was started.
+	early, late int64
+	stderr      string
 }
 
 func (r result) print(phase string, n int) {
-	fmt.Printf("%-11s %10d %10.2f %12.0f %12.1f %12.2f\n", phase, n, r.elapsed.Seconds(),
-		float64(n)/r.elapsed.Seconds(), float64(r.maxRSS)/(1<<20), r.cpu.Seconds())
+	fmt.Printf("%-11s %10d %10.2f %12.0f %12.1f %12.2f %6.1f/%6.1f\n", phase, n, r.elapsed.Seconds(),
+		float64(n)/r.elapsed.Seconds(), float64(r.maxRSS)/(1<<20), r.cpu.Seconds(),
+		float64(r.early)/(1<<20), float64(r.late)/(1<<20))
 }
 
 // measure runs the producer and returns its wall time, CPU time and peak resident set.
@@ -149,16 +155,21 @@ func measure(bin string, env []string, args ...string) (result, error) {
 	if err := cmd.Start(); err != nil {
 		return result{}, fmt.Errorf("producer %v: %w", args, err)
 	}
-	peak := make(chan int64)
+	type sampled struct {
+		hwm int64
+		rss []int64
+	}
+	peak := make(chan sampled)
 	exited := make(chan struct{})
 	go func() {
-		var last int64
+		var last sampled
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
 			// VmHWM only grows, so the last sample before exit is the peak to within 20 ms.
-			if _, hwm, err := harness.ReadRSS(cmd.Process.Pid); err == nil {
-				last = hwm
+			if rss, hwm, err := harness.ReadRSS(cmd.Process.Pid); err == nil {
+				last.hwm = hwm
+				last.rss = append(last.rss, rss)
 			}
 			select {
 			case <-t.C:
@@ -171,13 +182,24 @@ func measure(bin string, env []string, args ...string) (result, error) {
 	err := cmd.Wait()
 	el := time.Since(start)
 	close(exited)
-	maxRSS := <-peak
+	mem := <-peak
 	if err != nil {
 		return result{}, fmt.Errorf("producer %v: %v\n%s", args, err, tail(stderr.String()))
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return result{elapsed: el, cpu: cpu, maxRSS: maxRSS, stderr: stderr.String()}, nil
+	fifth := len(mem.rss) / 5
+	return result{elapsed: el, cpu: cpu, maxRSS: mem.hwm, stderr: stderr.String(),
+		early: median(mem.rss[fifth : 2*fifth]), late: median(mem.rss[4*fifth:])}, nil
+}
+
+// median returns the median of v, 0 for none; v is reordered.
+func median(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 func tail(s string) string {
