@@ -74,7 +74,7 @@ func TestBackfillUpdatedSince(t *testing.T) {
 }
 
 // TestBackfillGlobOnTheWire checks that --glob reaches Cloud Storage as matchGlob on every
-// list request, the split pass of --list-workers included. fake-gcs-server ignores
+// list request, those of ranges split by --list-workers included. fake-gcs-server ignores
 // matchGlob (it publishes every object), so the filtering itself, which is the service's,
 // is not what this test can show; it shows the producer asks for it.
 func TestBackfillGlobOnTheWire(t *testing.T) {
@@ -99,18 +99,18 @@ func TestBackfillGlobOnTheWire(t *testing.T) {
 	}})
 	t.Setenv("STORAGE_EMULATOR_HOST", "http://"+proxy.Host)
 
-	for _, workers := range []string{"1", "2"} {
+	for _, workers := range []string{"1", "3"} {
 		mu.Lock()
 		globs = nil
 		mu.Unlock()
 		_, stderr, err := runProducer(t, "", "backfill", "--bucket", "bk", "--progress", "0",
-			"--glob", "**/*.csv", "--list-workers", workers)
+			"--glob", "**/*.csv", "--list-workers", workers, "--page-size", "1")
 		if err != nil {
 			t.Fatalf("--list-workers %s --glob: %v\n%s", workers, err, stderr)
 		}
 		mu.Lock()
-		// One worker lists once; two list a names-only split pass, then two ranges.
-		if want := map[string]int{"1": 1, "2": 3}[workers]; len(globs) < want {
+		// One page per object; three workers split the range and list more.
+		if want := map[string]int{"1": 3, "3": 4}[workers]; len(globs) < want {
 			t.Errorf("--list-workers %s: %d list requests, want at least %d", workers, len(globs), want)
 		}
 		for i, g := range globs {

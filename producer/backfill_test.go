@@ -48,8 +48,8 @@ func TestBackfill(t *testing.T) {
 		names []string
 	}{
 		{"whole bucket", nil, names},
-		{"whole bucket, four list workers", []string{"--list-workers", "4"}, names},
-		{"range, two list workers", []string{"--start-after", "p/a", "--end-before", "p/c/d", "--list-workers", "2"}, []string{"p/b"}},
+		{"whole bucket, four list workers splitting", []string{"--list-workers", "4", "--page-size", "2"}, names},
+		{"range, two list workers", []string{"--start-after", "p/a", "--end-before", "p/c/d", "--list-workers", "2", "--page-size", "1"}, []string{"p/b"}},
 		{"prefix", []string{"--prefix", "p/"}, []string{"p/a", "p/b", "p/c/d"}},
 		{"prefix matching nothing", []string{"--prefix", "nothing/"}, nil},
 		{"range", []string{"--start-after", "p/a", "--end-before", "p/c/d"}, []string{"p/b"}},

@@ -41,9 +41,10 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 	fset.StringVar(&bf.updatedSince, "updated-since", "", "skip objects last updated before this RFC 3339 time")
 	fset.StringVar(&bf.checkpoint, "checkpoint", "", "checkpoint `FILE` recording how far publishing is confirmed")
 	fset.BoolVar(&bf.resume, "resume", false, "continue after the position in --checkpoint")
+	fset.IntVar(&bf.list.PageSize, "page-size", 1000, "objects per list request, at most 1000 (the service's maximum)")
 	fset.DurationVar(&bf.checkpointDur, "checkpoint-interval", 2*time.Second, "how often the checkpoint is written")
-	fset.IntVar(&bf.listWorkers, "list-workers", 1, "list this many name ranges concurrently; above 1, a names-only "+
-		"listing first splits the range (a resume reuses the checkpoint's ranges)")
+	fset.IntVar(&bf.listWorkers, "list-workers", 1, "list with this many concurrent list requests; an idle lister "+
+		"splits a range another is listing, at a key-space midpoint ahead of it")
 	fset.Usage = func() {
 		fmt.Fprintf(fset.Output(), "Usage: producer backfill --bucket B [flags]\n\n"+
 			"Lists the bucket in name order and publishes one finalize message per object, with its\n"+
@@ -97,11 +98,6 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 	defer gcs.Close()
 	bucket := gcs.Bucket(lc.Bucket)
 	ranges := base.Resume(listing)
-	if base.Version == 0 && bf.listWorkers > 1 {
-		if ranges, err = splitRanges(ctx, bucket, lc, bf.listWorkers); err != nil {
-			return err
-		}
-	}
 	logStart(std.log, "backfill", "bucket", lc.Bucket, "prefix", lc.Prefix, "glob", lc.Glob,
 		"start_after", strconv.Quote(lc.StartAfter), "end_before", strconv.Quote(lc.EndBefore),
 		"updated_since", bf.updatedSince, "topic", bf.topicName(), "dry_run", bf.dryRun,
@@ -137,6 +133,12 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 			return s.send(ctx, r, backfill.Event(lc.Bucket, o))
 		},
 		Done: s.marks.Listed,
+		Split: func(r, child int, at string) {
+			// Both number split ranges in the order of their splits.
+			if i := s.marks.Split(r, at); i != child {
+				panic(fmt.Sprintf("checkpoint range %d for listed range %d", i, child))
+			}
+		},
 	})
 	counts := s.drain()
 	var ckptErr error
@@ -187,31 +189,20 @@ func (bf *backfillFlags) validate() error {
 	if bf.listWorkers < 1 {
 		return errors.New("--list-workers must be at least 1")
 	}
+	if bf.list.PageSize < 1 || bf.list.PageSize > 1000 {
+		return errors.New("--page-size must be from 1 to 1000")
+	}
 	if err := bf.list.Validate(); err != nil {
 		return err
 	}
 	return bf.publishFlags.validate()
 }
 
-// splitRanges splits lc into up to n ranges of about equal object counts, with a
-// names-only listing of its own (backfill.Split).
-func splitRanges(ctx context.Context, b *storage.BucketHandle, lc backfill.Config, n int) ([]checkpoint.Range, error) {
-	brs, err := backfill.Split(ctx, b, lc, n)
-	if err != nil {
-		return nil, fmt.Errorf("split for --list-workers: %w", err)
-	}
-	rs := make([]checkpoint.Range, len(brs))
-	for i, r := range brs {
-		rs[i] = checkpoint.Range{After: r.StartAfter, EndBefore: r.EndBefore}
-	}
-	return rs, nil
-}
-
 // listRanges turns checkpoint ranges, each from its watermark, into ranges to list.
 func listRanges(rs []checkpoint.Range) []backfill.Range {
 	out := make([]backfill.Range, len(rs))
 	for i, r := range rs {
-		out[i] = backfill.Range{StartAfter: r.After, EndBefore: r.EndBefore}
+		out[i] = backfill.Range{StartAfter: r.After, From: r.From, EndBefore: r.EndBefore}
 	}
 	return out
 }

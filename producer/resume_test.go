@@ -39,8 +39,9 @@ func manyObjects(bucket string, n int) ([]fakestorage.Object, []string) {
 }
 
 // TestResumeAfterKill kills a producer process mid-run with SIGKILL, resumes it, and
-// checks that every object was published at least once, listing one range or several
-// concurrently (each with its own watermark in the checkpoint).
+// checks that every object was published at least once, listing one range or, with
+// several list workers and small pages, ranges split while they are listed (each with
+// its own watermark in the checkpoint, and split again on resume).
 func TestResumeAfterKill(t *testing.T) {
 	bin := buildProducer(t)
 	for _, workers := range []int{1, 4} {
@@ -56,8 +57,9 @@ func testResumeAfterKill(t *testing.T, bin string, workers int) {
 	e := startEngines(t, objs...)
 	ckpt := filepath.Join(t.TempDir(), "ckpt.json")
 
-	cmd := exec.Command(bin, "backfill", "--bucket", "bk", "--rate", "500", "--progress", "0",
-		"--checkpoint", ckpt, "--checkpoint-interval", "50ms", "--list-workers", fmt.Sprint(workers))
+	listing := []string{"--list-workers", fmt.Sprint(workers), "--page-size", "20"}
+	cmd := exec.Command(bin, append([]string{"backfill", "--bucket", "bk", "--rate", "500", "--progress", "0",
+		"--checkpoint", ckpt, "--checkpoint-interval", "50ms"}, listing...)...)
 	cmd.Env = append(os.Environ(), e.env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -73,9 +75,12 @@ func testResumeAfterKill(t *testing.T, bin string, workers int) {
 	if before >= n {
 		t.Fatalf("the first run published all %d objects before the kill; stderr:\n%s", before, stderr.String())
 	}
+	if workers > 1 && len(killed.Ranges) < 2 {
+		t.Errorf("%d list workers left %d ranges in the checkpoint, want splits", workers, len(killed.Ranges))
+	}
 
-	_, errOut, err := runProducer(t, "", "backfill", "--bucket", "bk", "--progress", "0",
-		"--checkpoint", ckpt, "--resume")
+	_, errOut, err := runProducer(t, "", append([]string{"backfill", "--bucket", "bk", "--progress", "0",
+		"--checkpoint", ckpt, "--resume"}, listing...)...)
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, errOut)
 	}

@@ -18,6 +18,10 @@ type Config struct {
 	// StartAfter and EndBefore bound the names listed: StartAfter < name < EndBefore.
 	// "" means unbounded.
 	StartAfter, EndBefore string
+	// from, when set, starts the listing at from itself instead of after StartAfter:
+	// the lower half of a split range ends before the split point, the upper half
+	// starts at it.
+	from string
 	// UpdatedSince, when set, skips objects last updated before it. Cloud Storage has
 	// no such list filter, so skipped objects are still listed (and counted).
 	UpdatedSince time.Time
@@ -35,6 +39,8 @@ func (c Config) Validate() error {
 		return errors.New("backfill: negative page size")
 	case c.EndBefore != "" && c.StartAfter >= c.EndBefore:
 		return errors.New("backfill: start-after is not before end-before")
+	case c.EndBefore != "" && c.from >= c.EndBefore:
+		return errors.New("backfill: a range's start is not before its end")
 	}
 	return nil
 }
@@ -49,6 +55,9 @@ func (c Config) query(attrs []string) *storage.Query {
 		MatchGlob:   c.Glob,
 		StartOffset: c.StartAfter, // inclusive: the lister drops StartAfter itself
 		EndOffset:   c.EndBefore,
+	}
+	if c.from != "" {
+		q.StartOffset = c.from
 	}
 	if err := q.SetAttrSelection(attrs); err != nil {
 		// The names above are constants SetAttrSelection knows.

@@ -74,7 +74,7 @@ func list(ctx context.Context, b *storage.BucketHandle, cfg Config, attrs []stri
 
 // fetch sends pages of q's results to pages until the listing ends.
 func fetch(ctx context.Context, b *storage.BucketHandle, cfg Config, q *storage.Query, pages chan<- []*storage.ObjectAttrs) error {
-	return fetchEach(ctx, b, cfg, q, func(page []*storage.ObjectAttrs) error {
+	return fetchEach(ctx, b, cfg, q, func(page []*storage.ObjectAttrs, _ bool) error {
 		select {
 		case pages <- page:
 			return nil
@@ -84,9 +84,9 @@ func fetch(ctx context.Context, b *storage.BucketHandle, cfg Config, q *storage.
 	})
 }
 
-// fetchEach calls send with each non-empty page of q's results until the listing ends
-// or send fails.
-func fetchEach(ctx context.Context, b *storage.BucketHandle, cfg Config, q *storage.Query, send func([]*storage.ObjectAttrs) error) error {
+// fetchEach calls send with each non-empty page of q's results, and whether the service
+// has more after it, until the listing ends or send fails.
+func fetchEach(ctx context.Context, b *storage.BucketHandle, cfg Config, q *storage.Query, send func(page []*storage.ObjectAttrs, more bool) error) error {
 	pager := iterator.NewPager(b.Objects(ctx, q), cfg.pageSize(), "")
 	for {
 		var page []*storage.ObjectAttrs
@@ -95,7 +95,7 @@ func fetchEach(ctx context.Context, b *storage.BucketHandle, cfg Config, q *stor
 			return classify(err)
 		}
 		if len(page) > 0 {
-			if err := send(page); err != nil {
+			if err := send(page, token != ""); err != nil {
 				return err
 			}
 		}

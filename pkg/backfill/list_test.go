@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,42 +113,110 @@ func TestSplitCoversOnce(t *testing.T) {
 	}
 }
 
+// TestListRangesCoversOnce lists ranges with more or fewer workers than ranges, so idle
+// workers split ranges while they are listed, and checks every name comes exactly once,
+// in name order within its range, within the range's bounds as splits leave them.
 func TestListRangesCoversOnce(t *testing.T) {
-	var names []string
+	var seq, skewed []string
 	for i := range 230 {
-		names = append(names, fmt.Sprintf("o%03d", i))
+		seq = append(seq, fmt.Sprintf("o%03d", i))
 	}
-	b := newBucket(t, names...).Bucket("b")
-	for _, tt := range []struct{ ranges, workers int }{{1, 1}, {4, 2}, {7, 7}, {3, 8}} {
-		t.Run(fmt.Sprintf("%d ranges, %d workers", tt.ranges, tt.workers), func(t *testing.T) {
+	// Long shared prefixes, directories, non-ASCII names: key-space midpoints are far
+	// from the middle of the names.
+	for i := range 400 {
+		skewed = append(skewed, fmt.Sprintf("data/2026/%03d/object-%09d.json", i%37, i))
+	}
+	skewed = append(skewed, "日本/a", "日本/b", "é", "~~~", "!", " ")
+	slices.Sort(skewed)
+	tests := []struct {
+		names            []string
+		ranges, workers  int
+		wantMoreRangesOf bool // workers outnumber ranges: splits must have happened
+	}{
+		{seq, 1, 1, false},
+		{seq, 4, 2, false},
+		{seq, 7, 7, false},
+		{seq, 1, 4, true},
+		{seq, 3, 8, true},
+		{skewed, 1, 2, true},
+		{skewed, 1, 8, true},
+		{skewed, 2, 5, true},
+	}
+	for _, tt := range tests {
+		name := fmt.Sprintf("%d names, %d ranges, %d workers", len(tt.names), tt.ranges, tt.workers)
+		t.Run(name, func(t *testing.T) {
+			b := newBucket(t, tt.names...).Bucket("b")
 			cfg := Config{Bucket: "b", PageSize: 10}
 			ranges, err := Split(context.Background(), b, cfg, tt.ranges)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			last := map[int]string{}
-			done := map[int]bool{}
+			type bounds struct{ after, from, end string }
+			var (
+				mu    sync.Mutex
+				got   []string
+				last  = map[int]string{}
+				done  = map[int]bool{}
+				bound []bounds
+			)
+			for _, r := range ranges {
+				bound = append(bound, bounds{after: r.StartAfter, end: r.EndBefore})
+			}
+			in := func(b bounds, name string) bool {
+				lo := name > b.after
+				if b.from != "" {
+					lo = name >= b.from
+				}
+				return lo && (b.end == "" || name < b.end)
+			}
 			st, err := ListRanges(context.Background(), b, cfg, ranges, tt.workers, RangeFuncs{
 				Object: func(r int, o *storage.ObjectAttrs) error {
+					mu.Lock()
+					defer mu.Unlock()
 					if done[r] || o.Name <= last[r] {
 						t.Errorf("range %d: %q after %q (done %v), want name order", r, o.Name, last[r], done[r])
+					}
+					if !in(bound[r], o.Name) {
+						t.Errorf("range %d %+v: got %q, outside its bounds", r, bound[r], o.Name)
 					}
 					last[r] = o.Name
 					got = append(got, o.Name)
 					return nil
 				},
-				Done: func(r int) { done[r] = true },
+				Done: func(r int) {
+					mu.Lock()
+					defer mu.Unlock()
+					if done[r] {
+						t.Errorf("range %d done twice", r)
+					}
+					done[r] = true
+				},
+				Split: func(r, child int, at string) {
+					mu.Lock()
+					defer mu.Unlock()
+					if done[r] || at <= last[r] || !in(bound[r], at) {
+						t.Errorf("split of range %d %+v at %q, after %q (done %v)", r, bound[r], at, last[r], done[r])
+					}
+					if child != len(bound) {
+						t.Errorf("split of range %d into range %d, want the next index %d", r, child, len(bound))
+					}
+					bound = append(bound, bounds{from: at, end: bound[r].end})
+					bound[r].end = at
+				},
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(names, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+			if diff := cmp.Diff(tt.names, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 				t.Errorf("ListRanges names mismatch (-want +got):\n%s", diff)
 			}
-			if st.Listed != int64(len(names)) || len(done) != len(ranges) {
-				t.Errorf("Stats = %+v, %d ranges done; want %d listed, %d done", st, len(done), len(names), len(ranges))
+			if st.Listed != int64(len(tt.names)) || len(done) != len(bound) {
+				t.Errorf("Stats = %+v, %d of %d ranges done; want %d listed, all done", st, len(done), len(bound), len(tt.names))
 			}
+			if tt.wantMoreRangesOf && len(bound) <= len(ranges) {
+				t.Errorf("%d workers on %d ranges never split one", tt.workers, len(ranges))
+			}
+			t.Logf("%d ranges after splits", len(bound))
 		})
 	}
 }

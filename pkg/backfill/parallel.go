@@ -4,27 +4,61 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"cloud.google.com/go/storage"
 )
 
-// RangeFuncs receive what ListRanges finds. Both are called from the calling goroutine,
-// one call at a time.
+// RangeFuncs receive what ListRanges finds.
 type RangeFuncs struct {
-	// Object is called for every object cfg selects in ranges[r], in the range's name
-	// order; the objects of different ranges interleave. An error stops the listing and
-	// is returned as is.
+	// Object is called for every object cfg selects in range r, in the range's name
+	// order; the objects of different ranges interleave. It is called from the calling
+	// goroutine, one call at a time. An error stops the listing and is returned as is.
 	Object func(r int, o *storage.ObjectAttrs) error
-	// Done, if set, is called once ranges[r] is listed to its end, after its last Object.
+	// Done, if set, is called from the calling goroutine once range r is listed to its
+	// end, after its last Object.
 	Done func(r int)
+	// Split, if set, is told when an idle lister splits range r at name at: r now ends
+	// before at, and range child holds the names from at (inclusive) to r's former end.
+	// Split ranges take the next indexes in order: len(ranges), then one more per
+	// split. It is called from a lister goroutine, before any Object of child, one call
+	// at a time but concurrently with Object.
+	Split func(r, child int, at string)
+}
+
+// span is one range being listed or waiting to be, with what its lister has seen.
+type span struct {
+	Range
+	started, done bool
+	// last is the last name the lister has fetched; split points lie above it.
+	last string
+	// more reports that the service had more to list after the last page fetched.
+	more bool
+	// pages counts the pages fetched since the span was last split.
+	pages int
+	// probeEmpty reports that the range split off this span last found no objects, so
+	// the span may be split again before its lister fetches another page.
+	probeEmpty bool
+	parent     int // the span this one was split from, -1 for none
+	objects    int
 }
 
 // ListRanges lists ranges (each within cfg, whose StartAfter and EndBefore it replaces)
-// with up to workers concurrent listers, and hands every object to fns. Each lister
-// holds at most one page (PageSize objects) waiting for fns, so memory grows with
-// workers, not with the object count. Errors are reported as List reports them; the
-// first one cancels the other listers. Stats add up over all ranges.
+// with up to workers concurrent listers, and hands every object to fns.
+//
+// A lister with no range left to start splits one still being listed (work stealing):
+// it cuts the key space between the last name that range's lister has fetched and its
+// end in two (splitPoint), shortens that range to the lower half and lists the upper
+// half itself. So one range fans out to every worker without a listing pass to find
+// boundaries. A range is split only once its lister has fetched a full page since its
+// last split, or when the half split off it last time turned out empty, so splitting
+// adds at most about one list request per page listed.
+//
+// Each lister holds at most one page (PageSize objects) waiting for fns, so memory
+// grows with workers, not with the object count. Errors are reported as List reports
+// them; the first one cancels the other listers. Stats add up over all ranges.
 func ListRanges(ctx context.Context, b *storage.BucketHandle, cfg Config, ranges []Range, workers int, fns RangeFuncs) (Stats, error) {
 	var st Stats
 	if err := cfg.Validate(); err != nil {
@@ -36,56 +70,29 @@ func ListRanges(ctx context.Context, b *storage.BucketHandle, cfg Config, ranges
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// A page, or with page nil the end of range r.
-	type item struct {
-		r    int
-		page []*storage.ObjectAttrs
+	l := &lister{cfg: cfg, b: b, split: fns.Split, items: make(chan item)}
+	l.cond = sync.NewCond(&l.mu)
+	for _, r := range ranges {
+		l.spans = append(l.spans, &span{Range: r, parent: -1})
 	}
-	items := make(chan item)
-	todo := make(chan int, len(ranges))
-	for i := range ranges {
-		todo <- i
-	}
-	close(todo)
-	var (
-		wg    sync.WaitGroup
-		errMu sync.Mutex
-		first error
-	)
-	for range min(workers, len(ranges)) {
-		wg.Go(func() {
-			for r := range todo {
-				rc := cfg
-				rc.StartAfter, rc.EndBefore = ranges[r].StartAfter, ranges[r].EndBefore
-				err := rc.Validate()
-				if err == nil {
-					err = fetchEach(ctx, b, rc, rc.query(fields), func(page []*storage.ObjectAttrs) error {
-						return sendItem(ctx, items, item{r: r, page: page})
-					})
-				}
-				if err == nil {
-					err = sendItem(ctx, items, item{r: r})
-				}
-				if err != nil {
-					errMu.Lock()
-					// The cancellations that follow a first error must not hide it.
-					if first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled) {
-						first = fmt.Errorf("list gs://%s/%s: %w", cfg.Bucket, cfg.Prefix, err)
-					}
-					errMu.Unlock()
-					cancel()
-					return
-				}
-			}
-		})
+	stop := context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.cond.Broadcast()
+	})
+	defer stop()
+
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() { l.work(ctx, cancel) })
 	}
 	go func() {
 		wg.Wait()
-		close(items)
+		close(l.items)
 	}()
 
 	var fnErr error
-	for it := range items {
+	for it := range l.items {
 		if fnErr != nil {
 			continue // drain so the listers can stop
 		}
@@ -96,9 +103,6 @@ func ListRanges(ctx context.Context, b *storage.BucketHandle, cfg Config, ranges
 			continue
 		}
 		for _, o := range it.page {
-			if o.Name == ranges[it.r].StartAfter {
-				continue
-			}
 			if !cfg.UpdatedSince.IsZero() && o.Updated.Before(cfg.UpdatedSince) {
 				st.Skipped++
 				continue
@@ -114,7 +118,159 @@ func ListRanges(ctx context.Context, b *storage.BucketHandle, cfg Config, ranges
 	if fnErr != nil {
 		return st, fnErr
 	}
-	return st, first
+	return st, l.first
+}
+
+// item is a page of range r, or with page nil the end of range r.
+type item struct {
+	r    int
+	page []*storage.ObjectAttrs
+}
+
+// lister is the shared state of ListRanges' workers.
+type lister struct {
+	cfg   Config
+	b     *storage.BucketHandle
+	split func(r, child int, at string)
+	items chan item
+
+	mu    sync.Mutex
+	cond  *sync.Cond // signalled when a span fetches a page or ends, and on cancellation
+	spans []*span
+	first error // the first listing error
+}
+
+// work lists spans until none is left to start or split.
+func (l *lister) work(ctx context.Context, cancel context.CancelFunc) {
+	for {
+		r, ok := l.next(ctx)
+		if !ok {
+			return
+		}
+		err := l.list(ctx, r)
+		l.mu.Lock()
+		sp := l.spans[r]
+		sp.done = true
+		if p := sp.parent; p >= 0 && sp.objects == 0 && !l.spans[p].done {
+			l.spans[p].probeEmpty = true
+		}
+		if err != nil {
+			// The cancellations that follow a first error must not hide it.
+			if l.first == nil || errors.Is(l.first, context.Canceled) && !errors.Is(err, context.Canceled) {
+				l.first = fmt.Errorf("list gs://%s/%s: %w", l.cfg.Bucket, l.cfg.Prefix, err)
+			}
+		}
+		l.cond.Broadcast()
+		l.mu.Unlock()
+		if err != nil {
+			cancel()
+			return
+		}
+	}
+}
+
+// next returns a span to list: one not yet started, else one split off a span being
+// listed. It waits while neither exists but a span is still being listed, and reports
+// false once every span is done or ctx is cancelled.
+func (l *lister) next(ctx context.Context) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		if ctx.Err() != nil {
+			return 0, false
+		}
+		active := false
+		for i, sp := range l.spans {
+			if !sp.started {
+				sp.started = true
+				return i, true
+			}
+			active = active || !sp.done
+		}
+		if !active {
+			return 0, false
+		}
+		if r, ok := l.steal(); ok {
+			return r, true
+		}
+		l.cond.Wait()
+	}
+}
+
+// steal splits the span being listed that has fetched the most pages since its last
+// split, and returns the new span, already started. Called with l.mu held.
+func (l *lister) steal() (int, bool) {
+	var order []int
+	for i, sp := range l.spans {
+		if sp.started && !sp.done && sp.last != "" && sp.more && (sp.pages > 0 || sp.probeEmpty) {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return l.spans[b].pages - l.spans[a].pages })
+	for _, p := range order {
+		parent := l.spans[p]
+		at, ok := splitPoint(parent.last, parent.EndBefore)
+		if !ok {
+			continue
+		}
+		child := &span{Range: Range{From: at, EndBefore: parent.EndBefore}, started: true, parent: p}
+		parent.EndBefore, parent.pages, parent.probeEmpty = at, 0, false
+		l.spans = append(l.spans, child)
+		if l.split != nil {
+			l.split(p, len(l.spans)-1, at)
+		}
+		return len(l.spans) - 1, true
+	}
+	return 0, false
+}
+
+// list fetches span r's pages, cut at its end as splits lower it, and sends them to
+// l.items, then the end of the range.
+func (l *lister) list(ctx context.Context, r int) error {
+	l.mu.Lock()
+	rc := l.cfg
+	rc.StartAfter, rc.from, rc.EndBefore = l.spans[r].StartAfter, l.spans[r].From, l.spans[r].EndBefore
+	l.mu.Unlock()
+	if err := rc.Validate(); err != nil {
+		return err
+	}
+	errEnd := errors.New("range ended")
+	err := fetchEach(ctx, l.b, rc, rc.query(fields), func(page []*storage.ObjectAttrs, more bool) error {
+		if rc.from == "" && page[0].Name == rc.StartAfter {
+			page = page[1:] // StartOffset is inclusive
+		}
+		l.mu.Lock()
+		sp := l.spans[r]
+		cut := len(page)
+		if sp.EndBefore != "" {
+			cut, _ = slices.BinarySearchFunc(page, sp.EndBefore, func(o *storage.ObjectAttrs, end string) int {
+				return strings.Compare(o.Name, end)
+			})
+		}
+		ended := cut < len(page)
+		page = page[:cut]
+		if len(page) > 0 {
+			sp.last = page[len(page)-1].Name
+		}
+		sp.more = more && !ended
+		sp.pages++
+		sp.objects += len(page)
+		l.cond.Broadcast()
+		l.mu.Unlock()
+		if len(page) > 0 {
+			if err := sendItem(ctx, l.items, item{r: r, page: page}); err != nil {
+				return err
+			}
+		}
+		if ended {
+			return errEnd
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnd) {
+		return err
+	}
+	return sendItem(ctx, l.items, item{r: r})
 }
 
 func sendItem[T any](ctx context.Context, c chan<- T, v T) error {

@@ -11,6 +11,9 @@ import (
 // Range is a span of names: StartAfter < name < EndBefore, "" meaning unbounded.
 type Range struct {
 	StartAfter, EndBefore string
+	// From, when set, replaces StartAfter as the lower bound, inclusive: From <= name.
+	// Ranges split while listing start at their split point.
+	From string
 	// Objects is how many objects the range held when it was computed, to within the
 	// sampling step.
 	Objects int64

@@ -118,18 +118,32 @@ func TestRangesPosition(t *testing.T) {
 	a := rs.Add(0, "a")
 	b := rs.Add(0, "b")
 	x := rs.Add(1, "x")
+	var y, z uint64
+	r := func(after, end string) Range { return Range{After: after, EndBefore: end} }
 	steps := []struct {
 		name       string
 		do         func()
 		want       []Range
 		wantPassed int64
 	}{
-		{"nothing settled", func() {}, []Range{{"", "m"}, {"l", ""}}, 0},
-		{"second range first", func() { rs.Done(x) }, []Range{{"", "m"}, {"x", ""}}, 1},
-		{"gap in the first", func() { rs.Done(b) }, []Range{{"", "m"}, {"x", ""}}, 1},
-		{"gap filled", func() { rs.Done(a) }, []Range{{"b", "m"}, {"x", ""}}, 3},
-		{"second listed", func() { rs.Listed(1) }, []Range{{"b", "m"}}, 3},
-		{"first listed", func() { rs.Listed(0) }, []Range{}, 3},
+		{"nothing settled", func() {}, []Range{r("", "m"), r("l", "")}, 0},
+		{"second range first", func() { rs.Done(x) }, []Range{r("", "m"), r("x", "")}, 1},
+		{"gap in the first", func() { rs.Done(b) }, []Range{r("", "m"), r("x", "")}, 1},
+		{"gap filled", func() { rs.Done(a) }, []Range{r("b", "m"), r("x", "")}, 3},
+		{"second split at y", func() {
+			if i := rs.Split(1, "y"); i != 2 {
+				t.Fatalf("Split returned index %d, want 2", i)
+			}
+		}, []Range{r("b", "m"), r("x", "y"), {From: "y"}}, 3},
+		{"split range adds, nothing settled", func() { y, z = rs.Add(2, "y"), rs.Add(2, "z") },
+			[]Range{r("b", "m"), r("x", "y"), {From: "y"}}, 3},
+		{"split range's second settles first", func() { rs.Done(z) },
+			[]Range{r("b", "m"), r("x", "y"), {From: "y"}}, 3},
+		{"split range's first settles", func() { rs.Done(y) },
+			[]Range{r("b", "m"), r("x", "y"), r("z", "")}, 5},
+		{"split range listed", func() { rs.Listed(2) }, []Range{r("b", "m"), r("x", "y")}, 5},
+		{"second listed", func() { rs.Listed(1) }, []Range{r("b", "m")}, 5},
+		{"first listed", func() { rs.Listed(0) }, []Range{}, 5},
 	}
 	for _, s := range steps {
 		s.do()

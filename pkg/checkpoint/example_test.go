@@ -23,6 +23,6 @@ func ExampleRanges() {
 	pending, passed = rs.Position()
 	fmt.Printf("%+v passed %d\n", pending, passed)
 	// Output:
-	// [{After: EndBefore:m}] passed 1
-	// [{After:b EndBefore:m}] passed 3
+	// [{After: From: EndBefore:m}] passed 1
+	// [{After:b From: EndBefore:m}] passed 3
 }

@@ -4,9 +4,12 @@ import "sync"
 
 // Range is one name range of a backfill still to settle: names after After and before
 // EndBefore ("" means unbounded). After is the range's watermark: it starts as the
-// range's lower bound and moves up as names settle.
+// range's lower bound and moves up as names settle. A range split off another while
+// listing starts at its split point instead: From, inclusive, until its first name
+// settles and After takes over.
 type Range struct {
 	After     string `json:"after"`
+	From      string `json:"from,omitempty"`
 	EndBefore string `json:"end_before"`
 }
 
@@ -23,16 +26,16 @@ type Ranges struct {
 }
 
 type rangeMark struct {
-	end    string
-	w      *Watermark
-	listed bool // every name of the range has been added
+	from, end string
+	w         *Watermark
+	listed    bool // every name of the range has been added
 }
 
 // NewRanges tracks rs; the index of a range in rs names it in Add and Listed.
 func NewRanges(rs []Range) *Ranges {
 	t := &Ranges{}
 	for _, r := range rs {
-		t.ranges = append(t.ranges, &rangeMark{end: r.EndBefore, w: NewWatermark(r.After)})
+		t.ranges = append(t.ranges, &rangeMark{from: r.From, end: r.EndBefore, w: NewWatermark(r.After)})
 	}
 	return t
 }
@@ -46,6 +49,19 @@ func (t *Ranges) Add(i int, name string) uint64 {
 // Done marks the name of token settled.
 func (t *Ranges) Done(token uint64) {
 	t.mark(int(token >> rangeBits)).w.Done(token & (1<<rangeBits - 1))
+}
+
+// Split ends range i before at and adds a range for the names from at (inclusive) to
+// range i's former end, in one step, so that every Position covers the same names. It
+// returns the new range's index: the ranges of NewRanges, then one per Split, in order.
+// Names range i has added must all be below at.
+func (t *Ranges) Split(i int, at string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.ranges[i]
+	t.ranges = append(t.ranges, &rangeMark{from: at, end: r.end, w: NewWatermark("")})
+	r.end = at
+	return len(t.ranges) - 1
 }
 
 // Listed records that every name of range i has been added.
@@ -71,7 +87,12 @@ func (t *Ranges) Position() (pending []Range, passed int64) {
 	for _, r := range t.ranges {
 		name, n := r.w.Position()
 		passed += n
-		if !r.listed || !r.w.settled() {
+		if r.listed && r.w.settled() {
+			continue
+		}
+		if r.from != "" && n == 0 {
+			pending = append(pending, Range{From: r.from, EndBefore: r.end})
+		} else {
 			pending = append(pending, Range{After: name, EndBefore: r.end})
 		}
 	}

@@ -1,0 +1,69 @@
+package backfill
+
+import (
+	"math/rand/v2"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestSplitPoint(t *testing.T) {
+	tests := []struct {
+		lo, hi string
+		want   string // "" when no split point exists
+	}{
+		{"", "", "?"},
+		{"data/2026/009/object-000099009", "", "q"},
+		{"data/2026/009/object-000099009", "q", "j"},
+		{"data/1", "data/9", "data/5"},
+		{"data/1", "data/2", "data/1?"},
+		{"a", "a!", "a "},
+		{"a~", "b", "a~?"},
+		{"é", "ë", "é?"},
+		{"a", "é", "~"},
+		{"日本/a", "", "日本W"},
+		{"", "\x00", ""},
+		{"a", "a\x00", ""},
+		{"b", "a", ""},
+		{"a", "a", ""},
+	}
+	for _, tt := range tests {
+		m, ok := splitPoint(tt.lo, tt.hi)
+		if ok != (tt.want != "") || m != tt.want {
+			t.Errorf("splitPoint(%q, %q) = %q, %v; want %q", tt.lo, tt.hi, m, ok, tt.want)
+		}
+	}
+}
+
+// TestSplitPointBetween checks the contract on random pairs of names, ASCII and not:
+// a split point lies strictly between its bounds and is valid UTF-8.
+func TestSplitPointBetween(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("ab/~ \x00\x7fé日")
+	name := func() string {
+		rs := make([]rune, r.IntN(6))
+		for i := range rs {
+			rs[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		return string(rs)
+	}
+	found := 0
+	for range 100000 {
+		lo, hi := name(), name()
+		if r.IntN(4) == 0 {
+			hi = ""
+		} else if hi <= lo {
+			lo, hi = hi, lo
+		}
+		m, ok := splitPoint(lo, hi)
+		if !ok {
+			continue
+		}
+		found++
+		if m <= lo || (hi != "" && m >= hi) || !utf8.ValidString(m) {
+			t.Fatalf("splitPoint(%q, %q) = %q, not a valid name strictly between", lo, hi, m)
+		}
+	}
+	if found < 50000 {
+		t.Errorf("split points found for %d of 100,000 pairs, want most", found)
+	}
+}
