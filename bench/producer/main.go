@@ -35,6 +35,9 @@ func main() {
 	flag.StringVar(&listWorkers, "list-workers", "1", "comma-separated producer --list-workers values to backfill with")
 	emulator := flag.String("emulator", "", "Pub/Sub emulator launcher (default: from gcloud's SDK root)")
 	producer := flag.String("producer", "", "producer binary (default: built into a temporary directory)")
+	flag.IntVar(&pageSize, "page-size", 1000, "producer --page-size: objects per list request")
+	flag.DurationVar(&listLatency, "list-latency", 0, "delay every storage request by this much, "+
+		"through a proxy, as a model of Cloud Storage's round trip (0: none)")
 	flag.StringVar(&cpuProfile, "fakeprofile", "", "write a CPU profile of fake-gcs-server during backfills to `FILE`")
 	flag.Parse()
 	if err := run(*publishCounts, *listCounts, *emulator, *producer); err != nil {
@@ -47,6 +50,12 @@ var cpuProfile string
 
 // listWorkers are the --list-workers values each backfill count runs with.
 var listWorkers string
+
+// pageSize is the producer's --page-size.
+var pageSize int
+
+// listLatency is added to every storage request of a backfill; 0 for none.
+var listLatency time.Duration
 
 func run(publishCounts, listCounts, emulator, producer string) error {
 	dir, err := os.MkdirTemp("", "producer-bench")
@@ -110,9 +119,23 @@ func run(publishCounts, listCounts, emulator, producer string) error {
 				pprof.StartCPUProfile(f)
 				defer f.Close()
 			}
-			r, err := measure(producer, append(env, "STORAGE_EMULATOR_HOST="+gcs.URL()),
-				"backfill", "--topic", topic, "--bucket", "bench", "--list-workers", fmt.Sprint(w))
+			host := gcs.URL()
+			var proxy *harness.LatencyProxy
+			if listLatency > 0 {
+				if proxy, err = harness.StartLatencyProxy(strings.TrimPrefix(host, "http://"), listLatency); err != nil {
+					return err
+				}
+				host = "http://" + proxy.Addr
+			}
+			r, err := measure(producer, append(env, "STORAGE_EMULATOR_HOST="+host),
+				"backfill", "--topic", topic, "--bucket", "bench", "--list-workers", fmt.Sprint(w),
+				"--page-size", fmt.Sprint(pageSize))
 			pprof.StopCPUProfile()
+			if proxy != nil {
+				fmt.Printf("# backfill/%d: %d storage requests, %v each added, for %d pages of objects\n",
+					w, proxy.Requests.Load(), listLatency, (n+pageSize-1)/pageSize)
+				proxy.Close()
+			}
 			gcs.Stop()
 			if err != nil {
 				return err

@@ -32,8 +32,9 @@ type RangeFuncs struct {
 type span struct {
 	Range
 	started, done bool
-	// last is the last name the lister has fetched; split points lie above it.
-	last string
+	// first and last are the first and last names of the last page fetched; split
+	// points lie above last.
+	first, last string
 	// more reports that the service had more to list after the last page fetched.
 	more bool
 	// pages counts the pages fetched since the span was last split.
@@ -209,7 +210,7 @@ func (l *lister) steal() (int, bool) {
 	slices.SortStableFunc(order, func(a, b int) int { return l.spans[b].pages - l.spans[a].pages })
 	for _, p := range order {
 		parent := l.spans[p]
-		at, ok := splitPoint(parent.last, parent.EndBefore)
+		at, ok := splitPoint(parent.last, aim(parent.first, parent.last, parent.EndBefore))
 		if !ok {
 			continue
 		}
@@ -222,6 +223,29 @@ func (l *lister) steal() (int, bool) {
 		return len(l.spans) - 1, true
 	}
 	return 0, false
+}
+
+// aim returns the upper bound to split between last and end at: end, or below it the
+// end of the names that share all but the last byte of the prefix common to the last
+// page (first to last), since the names still to list are likely to look like those just
+// listed. Bisecting all the way to a far or unbounded end would mostly cut off empty key
+// space: "data/2026/099/x" and no end split at "q", while the prefix "data/2026/0" aims
+// the split below "data/20260", at "data/2026/W", then "C", then "9".
+func aim(first, last, end string) string {
+	n := 0
+	for n < len(first) && n < len(last) && first[n] == last[n] {
+		n++
+	}
+	for i := n - 2; i >= 0; i-- {
+		if last[i] < 0xff {
+			guide := last[:i] + string([]byte{last[i] + 1})
+			if end == "" || guide < end {
+				return guide
+			}
+			break
+		}
+	}
+	return end
 }
 
 // list fetches span r's pages, cut at its end as splits lower it, and sends them to
@@ -250,7 +274,7 @@ func (l *lister) list(ctx context.Context, r int) error {
 		ended := cut < len(page)
 		page = page[:cut]
 		if len(page) > 0 {
-			sp.last = page[len(page)-1].Name
+			sp.first, sp.last = page[0].Name, page[len(page)-1].Name
 		}
 		sp.more = more && !ended
 		sp.pages++

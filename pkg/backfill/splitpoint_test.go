@@ -67,3 +67,29 @@ func TestSplitPointBetween(t *testing.T) {
 		t.Errorf("split points found for %d of 100,000 pairs, want most", found)
 	}
 }
+
+func TestAim(t *testing.T) {
+	tests := []struct{ first, last, end, want string }{
+		{"data/2026/000/x", "data/2026/099/x", "", "data/20260"},
+		{"data/2026/000/x", "data/2026/099/x", "data/2026/5", "data/2026/5"},
+		{"a", "b", "", ""},
+		{"ab", "ac", "z", "z"},
+		{"a/b/1", "a/b/9", "z", "a/c"},
+		{"x", "x", "", ""},
+	}
+	for _, tt := range tests {
+		if got := aim(tt.first, tt.last, tt.end); got != tt.want {
+			t.Errorf("aim(%q, %q, %q) = %q, want %q", tt.first, tt.last, tt.end, got, tt.want)
+		}
+	}
+	// The example in aim's doc: the split points a lister meets when each half split
+	// off comes back empty.
+	end, want := "", []string{"data/2026/W", "data/2026/C", "data/2026/9"}
+	for _, w := range want {
+		at, ok := splitPoint("data/2026/099/x", aim("data/2026/000/x", "data/2026/099/x", end))
+		if !ok || at != w {
+			t.Fatalf("split point %q, %v; want %q", at, ok, w)
+		}
+		end = at
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,7 +14,9 @@ import (
 // loopback. Close stops it.
 type LatencyProxy struct {
 	Addr string
-	srv  *http.Server
+	// Requests counts the requests the proxy has received.
+	Requests atomic.Int64
+	srv      *http.Server
 }
 
 // StartLatencyProxy proxies to target ("host:port") with delay added to each request.
@@ -31,11 +34,12 @@ func StartLatencyProxy(target string, delay time.Duration) (*LatencyProxy, error
 		// Enough idle connections that the proxy never redials under load.
 		Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024},
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p := &LatencyProxy{Addr: ln.Addr().String()}
+	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.Requests.Add(1)
 		time.Sleep(delay)
 		rp.ServeHTTP(w, r)
-	})
-	p := &LatencyProxy{Addr: ln.Addr().String(), srv: &http.Server{Handler: h}}
+	})}
 	go p.srv.Serve(ln)
 	return p, nil
 }
