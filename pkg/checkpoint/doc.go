@@ -6,5 +6,7 @@
 // to the failures file and synced). Results arrive out of order, so the watermark is not
 // the last confirmed name but the end of the contiguous confirmed run. Resuming lists
 // again after the watermark: the objects past it that were confirmed before a crash are
-// published a second time, and none is skipped.
+// published a second time, and none is skipped. A listing split into ranges listed
+// concurrently (Ranges) keeps one watermark per range, and ranges split while listing
+// enter it in one step, so every position covers every name still to settle.
 package checkpoint
