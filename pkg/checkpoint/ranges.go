@@ -27,8 +27,11 @@ type Ranges struct {
 
 type rangeMark struct {
 	from, end string
-	w         *Watermark
-	listed    bool // every name of the range has been added
+	// w is nil once the range is listed and every name in it settled: a backfill
+	// split into thousands of ranges keeps only this small record of each.
+	w      *Watermark
+	passed int64 // the names w passed, once w is dropped
+	listed bool  // every name of the range has been added
 }
 
 // NewRanges tracks rs; the index of a range in rs names it in Add and Listed.
@@ -41,14 +44,18 @@ func NewRanges(rs []Range) *Ranges {
 }
 
 // Add registers the next name of range i, in the range's name order, and returns the
-// token Done takes.
+// token Done takes. Range i must not be Listed yet.
 func (t *Ranges) Add(i int, name string) uint64 {
-	return uint64(i)<<rangeBits | t.mark(i).w.Add(name)
+	return uint64(i)<<rangeBits | t.watermark(i).Add(name)
 }
 
 // Done marks the name of token settled.
 func (t *Ranges) Done(token uint64) {
-	t.mark(int(token >> rangeBits)).w.Done(token & (1<<rangeBits - 1))
+	i := int(token >> rangeBits)
+	if w := t.watermark(i); w != nil {
+		w.Done(token & (1<<rangeBits - 1))
+		t.finish(i)
+	}
 }
 
 // Split ends range i before at and adds a range for the names from at (inclusive) to
@@ -67,14 +74,28 @@ func (t *Ranges) Split(i int, at string) int {
 // Listed records that every name of range i has been added.
 func (t *Ranges) Listed(i int) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.ranges[i].listed = true
+	t.mu.Unlock()
+	t.finish(i)
 }
 
-func (t *Ranges) mark(i int) *rangeMark {
+// finish drops range i's watermark once the range is listed and settled. Its maps
+// keep the buckets of their largest size, and a listing may split into a range per
+// page.
+func (t *Ranges) finish(i int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.ranges[i]
+	r := t.ranges[i]
+	if r.w != nil && r.listed && r.w.settled() {
+		_, r.passed = r.w.Position()
+		r.w, r.from, r.end = nil, "", ""
+	}
+}
+
+func (t *Ranges) watermark(i int) *Watermark {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ranges[i].w
 }
 
 // Position returns the ranges still to settle, each from its watermark, and how many
@@ -85,6 +106,10 @@ func (t *Ranges) Position() (pending []Range, passed int64) {
 	defer t.mu.Unlock()
 	pending = []Range{}
 	for _, r := range t.ranges {
+		if r.w == nil {
+			passed += r.passed
+			continue
+		}
 		name, n := r.w.Position()
 		passed += n
 		if r.listed && r.w.settled() {
