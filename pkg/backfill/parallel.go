@@ -177,7 +177,13 @@ func (l *lister) next(ctx context.Context) (int, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for {
-		if ctx.Err() != nil {
+		if err := ctx.Err(); err != nil {
+			// A span no lister started would be left out silently: the listers of
+			// started spans report their own errors, or finish.
+			unstarted := slices.ContainsFunc(l.spans, func(sp *span) bool { return !sp.started })
+			if unstarted && l.first == nil {
+				l.first = fmt.Errorf("list gs://%s/%s: %w", l.cfg.Bucket, l.cfg.Prefix, err)
+			}
 			return 0, false
 		}
 		active := false
