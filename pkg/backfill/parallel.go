@@ -300,6 +300,11 @@ func (l *lister) list(ctx context.Context, r int) error {
 	if err != nil && !errors.Is(err, errEnd) {
 		return err
 	}
+	// The service may end a listing with an empty page after one that said there was
+	// more: a split now would follow the range's Done.
+	l.mu.Lock()
+	l.spans[r].more = false
+	l.mu.Unlock()
 	return sendItem(ctx, l.items, item{r: r})
 }
 
