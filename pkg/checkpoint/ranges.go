@@ -88,7 +88,8 @@ func (t *Ranges) finish(i int) {
 	r := t.ranges[i]
 	if r.w != nil && r.listed && r.w.settled() {
 		_, r.passed = r.w.Position()
-		r.w, r.from, r.end = nil, "", ""
+		// end stays: a range split after it is listed gives the new range this end.
+		r.w, r.from = nil, ""
 	}
 }
 
