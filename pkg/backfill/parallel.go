@@ -28,10 +28,13 @@ type RangeFuncs struct {
 	Split func(r, child int, at string)
 }
 
+// maxEmptyProbes bounds the splits of a range that find nothing between two of its
+// pages: each costs a list request.
+const maxEmptyProbes = 8
+
 // span is one range being listed or waiting to be, with what its lister has seen.
 type span struct {
 	Range
-	started, done bool
 	// first and last are the first and last names of the last page fetched; split
 	// points lie above last.
 	first, last string
@@ -40,10 +43,12 @@ type span struct {
 	// pages counts the pages fetched since the span was last split.
 	pages int
 	// probeEmpty reports that the range split off this span last found no objects, so
-	// the span may be split again before its lister fetches another page.
-	probeEmpty bool
-	parent     int // the span this one was split from, -1 for none
-	objects    int
+	// the span may be split again before its lister fetches another page; emptyProbes
+	// counts those since the page, up to maxEmptyProbes.
+	probeEmpty  bool
+	emptyProbes int
+	parent      int // the span this one was split from, -1 for none
+	objects     int
 }
 
 // ListRanges lists ranges (each within cfg, whose StartAfter and EndBefore it replaces)
@@ -53,9 +58,10 @@ type span struct {
 // it cuts the key space between the last name that range's lister has fetched and its
 // end in two (splitPoint), shortens that range to the lower half and lists the upper
 // half itself. So one range fans out to every worker without a listing pass to find
-// boundaries. A range is split only once its lister has fetched a full page since its
-// last split, or when the half split off it last time turned out empty, so splitting
-// adds at most about one list request per page listed.
+// boundaries. A range is split only once its lister has fetched a page since its last
+// split, or when the half split off it last time turned out empty (at most
+// maxEmptyProbes times between two pages), so splitting adds a bounded number of list
+// requests per page listed, about one where names are dense.
 //
 // Each lister holds at most one page (PageSize objects) waiting for fns, so memory
 // grows with workers, not with the object count. Errors are reported as List reports
@@ -71,10 +77,10 @@ func ListRanges(ctx context.Context, b *storage.BucketHandle, cfg Config, ranges
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	l := &lister{cfg: cfg, b: b, split: fns.Split, items: make(chan item)}
+	l := &lister{cfg: cfg, b: b, split: fns.Split, items: make(chan item), live: map[int]*span{}, n: len(ranges)}
 	l.cond = sync.NewCond(&l.mu)
 	for _, r := range ranges {
-		l.spans = append(l.spans, &span{Range: r, parent: -1})
+		l.waiting = append(l.waiting, &span{Range: r, parent: -1})
 	}
 	stop := context.AfterFunc(ctx, func() {
 		l.mu.Lock()
@@ -135,9 +141,15 @@ type lister struct {
 	split func(r, child int, at string)
 	items chan item
 
-	mu    sync.Mutex
-	cond  *sync.Cond // signalled when a span fetches a page or ends, and on cancellation
-	spans []*span
+	mu   sync.Mutex
+	cond *sync.Cond // signalled when a span fetches a page or ends, and on cancellation
+	// waiting are the ranges given, by index; started moves through them in order.
+	waiting []*span
+	started int
+	// live are the spans being listed, by index: a finished span is forgotten, so
+	// memory does not grow with the splits of a long listing.
+	live  map[int]*span
+	n     int   // indexes given out: the ranges, then one per split
 	first error // the first listing error
 }
 
@@ -150,10 +162,11 @@ func (l *lister) work(ctx context.Context, cancel context.CancelFunc) {
 		}
 		err := l.list(ctx, r)
 		l.mu.Lock()
-		sp := l.spans[r]
-		sp.done = true
-		if p := sp.parent; p >= 0 && sp.objects == 0 && !l.spans[p].done {
-			l.spans[p].probeEmpty = true
+		sp := l.live[r]
+		delete(l.live, r)
+		if parent, ok := l.live[sp.parent]; ok && sp.objects == 0 {
+			parent.probeEmpty = true
+			parent.emptyProbes++
 		}
 		if err != nil {
 			// The cancellations that follow a first error must not hide it.
@@ -180,21 +193,17 @@ func (l *lister) next(ctx context.Context) (int, bool) {
 		if err := ctx.Err(); err != nil {
 			// A span no lister started would be left out silently: the listers of
 			// started spans report their own errors, or finish.
-			unstarted := slices.ContainsFunc(l.spans, func(sp *span) bool { return !sp.started })
-			if unstarted && l.first == nil {
+			if l.started < len(l.waiting) && l.first == nil {
 				l.first = fmt.Errorf("list gs://%s/%s: %w", l.cfg.Bucket, l.cfg.Prefix, err)
 			}
 			return 0, false
 		}
-		active := false
-		for i, sp := range l.spans {
-			if !sp.started {
-				sp.started = true
-				return i, true
-			}
-			active = active || !sp.done
+		if r := l.started; r < len(l.waiting) {
+			l.live[r], l.waiting[r] = l.waiting[r], nil
+			l.started++
+			return r, true
 		}
-		if !active {
+		if len(l.live) == 0 {
 			return 0, false
 		}
 		if r, ok := l.steal(); ok {
@@ -208,25 +217,31 @@ func (l *lister) next(ctx context.Context) (int, bool) {
 // split, and returns the new span, already started. Called with l.mu held.
 func (l *lister) steal() (int, bool) {
 	var order []int
-	for i, sp := range l.spans {
-		if sp.started && !sp.done && sp.last != "" && sp.more && (sp.pages > 0 || sp.probeEmpty) {
+	for i, sp := range l.live {
+		if sp.last != "" && sp.more && (sp.pages > 0 || sp.probeEmpty && sp.emptyProbes < maxEmptyProbes) {
 			order = append(order, i)
 		}
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return l.spans[b].pages - l.spans[a].pages })
+	slices.SortFunc(order, func(a, b int) int {
+		if d := l.live[b].pages - l.live[a].pages; d != 0 {
+			return d
+		}
+		return a - b
+	})
 	for _, p := range order {
-		parent := l.spans[p]
+		parent := l.live[p]
 		at, ok := splitPoint(parent.last, aim(parent.first, parent.last, parent.EndBefore))
 		if !ok {
 			continue
 		}
-		child := &span{Range: Range{From: at, EndBefore: parent.EndBefore}, started: true, parent: p}
+		child := l.n
+		l.n++
+		l.live[child] = &span{Range: Range{From: at, EndBefore: parent.EndBefore}, parent: p}
 		parent.EndBefore, parent.pages, parent.probeEmpty = at, 0, false
-		l.spans = append(l.spans, child)
 		if l.split != nil {
-			l.split(p, len(l.spans)-1, at)
+			l.split(p, child, at)
 		}
-		return len(l.spans) - 1, true
+		return child, true
 	}
 	return 0, false
 }
@@ -258,8 +273,9 @@ func aim(first, last, end string) string {
 // l.items, then the end of the range.
 func (l *lister) list(ctx context.Context, r int) error {
 	l.mu.Lock()
+	sp := l.live[r]
 	rc := l.cfg
-	rc.StartAfter, rc.from, rc.EndBefore = l.spans[r].StartAfter, l.spans[r].From, l.spans[r].EndBefore
+	rc.StartAfter, rc.from, rc.EndBefore = sp.StartAfter, sp.From, sp.EndBefore
 	l.mu.Unlock()
 	if err := rc.Validate(); err != nil {
 		return err
@@ -270,7 +286,6 @@ func (l *lister) list(ctx context.Context, r int) error {
 			page = page[1:] // StartOffset is inclusive
 		}
 		l.mu.Lock()
-		sp := l.spans[r]
 		cut := len(page)
 		if sp.EndBefore != "" {
 			cut, _ = slices.BinarySearchFunc(page, sp.EndBefore, func(o *storage.ObjectAttrs, end string) int {
@@ -284,6 +299,7 @@ func (l *lister) list(ctx context.Context, r int) error {
 		}
 		sp.more = more && !ended
 		sp.pages++
+		sp.emptyProbes = 0
 		sp.objects += len(page)
 		l.cond.Broadcast()
 		l.mu.Unlock()
@@ -303,7 +319,7 @@ func (l *lister) list(ctx context.Context, r int) error {
 	// The service may end a listing with an empty page after one that said there was
 	// more: a split now would follow the range's Done.
 	l.mu.Lock()
-	l.spans[r].more = false
+	sp.more = false
 	l.mu.Unlock()
 	return sendItem(ctx, l.items, item{r: r})
 }

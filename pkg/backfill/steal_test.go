@@ -756,15 +756,15 @@ func TestSplitPointEdges(t *testing.T) {
 func TestStealAfterListed(t *testing.T) {
 	b, ct := newCountedBucket(t, seqNames(9)...) // three full pages
 	ct.trailing = 1
-	l := &lister{cfg: Config{Bucket: "b", PageSize: 3}, b: b, items: make(chan item, 10)}
+	l := &lister{cfg: Config{Bucket: "b", PageSize: 3}, b: b, items: make(chan item, 10),
+		live: map[int]*span{0: {parent: -1}}, n: 1}
 	l.cond = sync.NewCond(&l.mu)
-	l.spans = []*span{{parent: -1, started: true}}
 	if err := l.list(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if r, ok := l.steal(); ok {
-		t.Errorf("steal() split range 0, listed to its end, into range %d at %q", r, l.spans[r].From)
+		t.Errorf("steal() split range 0, listed to its end, into range %d at %q", r, l.live[r].From)
 	}
 }
