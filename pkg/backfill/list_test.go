@@ -17,6 +17,13 @@ import (
 
 func newBucket(t *testing.T, names ...string) *storage.Client {
 	t.Helper()
+	return newFake(t, names...).Client()
+}
+
+// newFake starts fake-gcs-server, with no listener, holding bucket "b" with an object
+// per name whose content is its name.
+func newFake(t *testing.T, names ...string) *fakestorage.Server {
+	t.Helper()
 	var objs []fakestorage.Object
 	for _, n := range names {
 		objs = append(objs, fakestorage.Object{
@@ -29,7 +36,8 @@ func newBucket(t *testing.T, names ...string) *storage.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	return srv.Client()
+	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "b"}) // with no objects too
+	return srv
 }
 
 func listNames(t *testing.T, b *storage.BucketHandle, cfg Config) ([]string, Stats, error) {

@@ -20,7 +20,6 @@ import (
 	"unicode/utf8"
 
 	"cloud.google.com/go/storage"
-	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"google.golang.org/api/option"
 
 	"github.com/sluice-dev/sluice/pkg/checkpoint"
@@ -633,19 +632,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func newCountedBucket(t *testing.T, names ...string) (*storage.BucketHandle, *countingTransport) {
 	t.Helper()
-	var objs []fakestorage.Object
-	for _, n := range names {
-		objs = append(objs, fakestorage.Object{
-			ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "b", Name: n},
-			Content:     []byte(n),
-		})
-	}
-	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{InitialObjects: objs, NoListener: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "b"}) // with no objects too
+	srv := newFake(t, names...)
 	ct := &countingTransport{base: srv.HTTPClient().Transport, rng: rand.New(rand.NewPCG(8, 9))}
 	client, err := storage.NewClient(context.Background(), option.WithHTTPClient(&http.Client{Transport: ct}))
 	if err != nil {
