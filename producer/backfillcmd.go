@@ -44,7 +44,7 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 	fset.IntVar(&bf.list.PageSize, "page-size", 1000, "objects per list request, at most 1000 (the service's maximum)")
 	fset.DurationVar(&bf.checkpointDur, "checkpoint-interval", 2*time.Second, "how often the checkpoint is written")
 	fset.IntVar(&bf.listWorkers, "list-workers", 4, "list with this many concurrent list requests; an idle lister "+
-		"splits a range another is listing, at a key-space midpoint ahead of it")
+		"splits a range another is listing, at a split point ahead of its lister")
 	fset.Usage = func() {
 		fmt.Fprintf(fset.Output(), "Usage: producer backfill --bucket B [flags]\n\n"+
 			"Lists the bucket in name order and publishes one finalize message per object, with its\n"+

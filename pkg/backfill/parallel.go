@@ -56,8 +56,8 @@ type span struct {
 //
 // A lister with no range left to start splits one still being listed (work stealing):
 // it cuts the key space between the last name that range's lister has fetched and its
-// end in two (splitPoint), shortens that range to the lower half and lists the upper
-// half itself. So one range fans out to every worker without a listing pass to find
+// end (or a nearer bound, aim) in two (splitPoint), shortens that range to end at the
+// cut and lists from the cut to the old end itself. So one range fans out to every worker without a listing pass to find
 // boundaries. A range is split only once its lister has fetched a page since its last
 // split, or when the half split off it last time turned out empty (at most
 // maxEmptyProbes times between two pages), so splitting adds a bounded number of list

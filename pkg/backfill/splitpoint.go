@@ -11,8 +11,8 @@ const (
 )
 
 // splitPoint returns a string m with lo < m < hi that cuts the names between them about
-// in half by key space, at the first byte where lo and hi differ; hi "" means no upper
-// bound. ok is false when there is no such m of printable ASCII after a prefix of lo that
+// in half by key space, at the first byte where lo and hi differ (or, when no printable
+// byte fits there, at the bytes of lo after it); hi "" means no upper bound. ok is false when there is no such m of printable ASCII after a prefix of lo that
 // is valid UTF-8 (as between "a" and "a\x00").
 func splitPoint(lo, hi string) (string, bool) {
 	m, ok := between(lo, hi)
