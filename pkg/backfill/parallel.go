@@ -57,11 +57,12 @@ type span struct {
 // A lister with no range left to start splits one still being listed (work stealing):
 // it cuts the key space between the last name that range's lister has fetched and its
 // end (or a nearer bound, aim) in two (splitPoint), shortens that range to end at the
-// cut and lists from the cut to the old end itself. So one range fans out to every worker without a listing pass to find
-// boundaries. A range is split only once its lister has fetched a page since its last
-// split, or when the half split off it last time turned out empty (at most
-// maxEmptyProbes times between two pages), so splitting adds a bounded number of list
-// requests per page listed, about one where names are dense.
+// cut and lists from the cut to the old end itself. So one range fans out to every
+// worker without a listing pass to find boundaries. A range is split only once its
+// lister has fetched a page since its last split, or when the half split off it last
+// time turned out empty (at most maxEmptyProbes times between two pages), so splitting
+// adds a bounded number of list requests per page listed, about one where names are
+// dense.
 //
 // Each lister holds at most one page (PageSize objects) waiting for fns, so memory
 // grows with workers, not with the object count. Errors are reported as List reports
