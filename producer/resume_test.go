@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,16 +43,21 @@ func manyObjects(bucket string, n int) ([]fakestorage.Object, []string) {
 // checks that every object was published at least once, listing one range or, with
 // several list workers and small pages, ranges split while they are listed (each with
 // its own watermark in the checkpoint, and split again on resume).
+//
+// With SIGTERM instead, the producer must stop on its own: exit status 1 (objects remain),
+// a summary, and a last checkpoint that has settled exactly the objects published.
 func TestResumeAfterKill(t *testing.T) {
 	bin := buildProducer(t)
-	for _, workers := range []int{1, 4} {
-		t.Run(fmt.Sprint(workers, " list workers"), func(t *testing.T) {
-			testResumeAfterKill(t, bin, workers)
-		})
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+		for _, workers := range []int{1, 4} {
+			t.Run(fmt.Sprint(sig, ", ", workers, " list workers"), func(t *testing.T) {
+				testResumeAfter(t, bin, sig, workers)
+			})
+		}
 	}
 }
 
-func testResumeAfterKill(t *testing.T, bin string, workers int) {
+func testResumeAfter(t *testing.T, bin string, sig syscall.Signal, workers int) {
 	const n = 1000
 	objs, names := manyObjects("bk", n)
 	e := startEngines(t, objs...)
@@ -67,13 +73,30 @@ func testResumeAfterKill(t *testing.T, bin string, workers int) {
 		t.Fatal(err)
 	}
 	killed := waitForCheckpoint(t, ckpt, 200, 20*time.Second)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
+	waitErr := cmd.Wait()
 	before := len(e.ps.Messages())
 	if before >= n {
 		t.Fatalf("the first run published all %d objects before the kill; stderr:\n%s", before, stderr.String())
+	}
+	if sig == syscall.SIGTERM {
+		var exit *exec.ExitError
+		if !errors.As(waitErr, &exit) || exit.ExitCode() != 1 {
+			t.Errorf("after SIGTERM: %v, want exit status 1; stderr:\n%s", waitErr, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), `"msg":"summary"`) {
+			t.Errorf("no summary after SIGTERM; stderr:\n%s", stderr.String())
+		}
+		last, err := checkpoint.Load(ckpt)
+		// Everything in flight settles before the last save, so the watermarks pass
+		// exactly the objects published.
+		if err != nil || last.Settled != int64(before) {
+			t.Errorf("checkpoint after SIGTERM settled %d (%v), want the %d published",
+				last.Settled, err, before)
+		}
+		killed = last
 	}
 	if workers > 1 && len(killed.Ranges) < 2 {
 		t.Errorf("%d list workers left %d ranges in the checkpoint, want splits", workers, len(killed.Ranges))
