@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -43,16 +44,17 @@ func TestBackfill(t *testing.T) {
 	objs = append(objs, object("other", "x", "elsewhere"))
 
 	tests := []struct {
-		name  string
-		args  []string
-		names []string
+		name   string
+		args   []string
+		names  []string
+		splits bool
 	}{
-		{"whole bucket", nil, names},
-		{"whole bucket, four list workers splitting", []string{"--list-workers", "4", "--page-size", "2"}, names},
-		{"range, two list workers", []string{"--start-after", "p/a", "--end-before", "p/c/d", "--list-workers", "2", "--page-size", "1"}, []string{"p/b"}},
-		{"prefix", []string{"--prefix", "p/"}, []string{"p/a", "p/b", "p/c/d"}},
-		{"prefix matching nothing", []string{"--prefix", "nothing/"}, nil},
-		{"range", []string{"--start-after", "p/a", "--end-before", "p/c/d"}, []string{"p/b"}},
+		{"whole bucket", nil, names, false},
+		{"whole bucket, four list workers splitting", []string{"--list-workers", "4", "--page-size", "2"}, names, true},
+		{"range, two list workers", []string{"--start-after", "p/a", "--end-before", "p/c/d", "--list-workers", "2", "--page-size", "1"}, []string{"p/b"}, false},
+		{"prefix", []string{"--prefix", "p/"}, []string{"p/a", "p/b", "p/c/d"}, false},
+		{"prefix matching nothing", []string{"--prefix", "nothing/"}, nil, false},
+		{"range", []string{"--start-after", "p/a", "--end-before", "p/c/d"}, []string{"p/b"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,6 +84,11 @@ func TestBackfill(t *testing.T) {
 			// Every published message was timed, and the summary reports it.
 			if want := fmt.Sprintf(`"publish_latency_count":%d,`, len(tt.names)); !strings.Contains(stderr, want) {
 				t.Errorf("summary lacks %s:\n%s", want, stderr)
+			}
+			// Small pages and idle list workers split the range; one page never is.
+			m := regexp.MustCompile(`"splits":(\d+)`).FindStringSubmatch(stderr)
+			if m == nil || (m[1] != "0") != tt.splits {
+				t.Errorf("summary splits %v, want splits %v:\n%s", m, tt.splits, stderr)
 			}
 		})
 	}

@@ -154,6 +154,7 @@ func runBackfill(ctx context.Context, e env, args []string, std stdio) error {
 		listed:    st.Listed,
 		published: counts.Published,
 		skipped:   st.Skipped,
+		splits:    st.Splits,
 		failed:    counts.Failed,
 		retries:   counts.Retries,
 		bytes:     s.bytes.Load(),

@@ -13,6 +13,7 @@ type summary struct {
 	listed    int64 // objects listed, or records read from the input
 	published int64
 	skipped   int64 // filtered out, or blank input lines
+	splits    int64 // ranges split off while listing (backfill)
 	invalid   int64 // input lines naming no valid object
 	failed    int64
 	retries   int64
@@ -41,7 +42,7 @@ func (s summary) rate() float64 {
 
 // print writes the summary as one structured log line and one line for people.
 func (s summary) print(log *slog.Logger, w io.Writer) {
-	log.Info("summary",
+	attrs := []any{
 		"command", s.command,
 		"dry_run", s.dryRun,
 		"listed", s.listed,
@@ -58,7 +59,11 @@ func (s summary) print(log *slog.Logger, w io.Writer) {
 		"publish_latency_p50_s", s.latencyP50.Seconds(),
 		"publish_latency_p99_s", s.latencyP99.Seconds(),
 		"trace_id", s.traceID,
-	)
+	}
+	if s.command == "backfill" {
+		attrs = append(attrs, "splits", s.splits)
+	}
+	log.Info("summary", attrs...)
 	verb := "published"
 	if s.dryRun {
 		verb = "would publish"

@@ -22,6 +22,8 @@ type Stats struct {
 	Listed int64
 	// Skipped objects were listed by the service but filtered out here (UpdatedSince).
 	Skipped int64
+	// Splits counts the ranges ListRanges split off ranges being listed.
+	Splits int64
 }
 
 // List calls fn for every object cfg selects, in name order, from the calling goroutine.

@@ -218,7 +218,7 @@ func TestListRangesCoversOnce(t *testing.T) {
 			if diff := cmp.Diff(tt.names, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 				t.Errorf("ListRanges names mismatch (-want +got):\n%s", diff)
 			}
-			if st.Listed != int64(len(tt.names)) || len(done) != len(bound) {
+			if st.Listed != int64(len(tt.names)) || len(done) != len(bound) || st.Splits != int64(len(bound)-len(ranges)) {
 				t.Errorf("Stats = %+v, %d of %d ranges done; want %d listed, all done", st, len(done), len(bound), len(tt.names))
 			}
 			if tt.wantMoreRangesOf && len(bound) <= len(ranges) {

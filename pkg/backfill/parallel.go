@@ -123,6 +123,7 @@ func ListRanges(ctx context.Context, b *storage.BucketHandle, cfg Config, ranges
 			}
 		}
 	}
+	st.Splits = int64(l.n - len(ranges))
 	if fnErr != nil {
 		return st, fnErr
 	}
