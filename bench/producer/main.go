@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -75,12 +74,19 @@ func run(publishCounts, listCounts, emulator, producer string) error {
 	}
 	defer stop()
 	env := append(os.Environ(), "PUBSUB_EMULATOR_HOST="+addr, "SLUICE_PROJECT=bench")
+	// One client for the bench's own topic admin, made once.
+	os.Setenv("PUBSUB_EMULATOR_HOST", addr)
+	ps, err := pubsub.NewClient(context.Background(), "bench")
+	if err != nil {
+		return err
+	}
+	defer ps.Close()
 
 	fmt.Printf("%-11s %10s %10s %12s %12s %12s %14s\n", "phase", "count", "seconds", "names/s", "peak RSS MiB",
 		"producer CPU s", "RSS early/late")
 	for i, n := range counts(publishCounts) {
 		topic := fmt.Sprintf("publish-%d", i)
-		if err := createTopic(addr, topic); err != nil {
+		if err := createTopic(ps, topic); err != nil {
 			return err
 		}
 		input := filepath.Join(dir, "names.txt")
@@ -103,7 +109,7 @@ func run(publishCounts, listCounts, emulator, producer string) error {
 		fmt.Printf("# seeded %d objects in %.1fs\n", n, time.Since(seedStart).Seconds())
 		for j, w := range counts(listWorkers) {
 			topic := fmt.Sprintf("backfill-%d-%d", i, j)
-			if err := createTopic(addr, topic); err != nil {
+			if err := createTopic(ps, topic); err != nil {
 				return err
 			}
 			gcs, err := startStorage(root)
@@ -213,16 +219,7 @@ func measure(bin string, env []string, args ...string) (result, error) {
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	fifth := len(mem.rss) / 5
 	return result{elapsed: el, cpu: cpu, maxRSS: mem.hwm, stderr: stderr.String(),
-		early: median(mem.rss[fifth : 2*fifth]), late: median(mem.rss[4*fifth:])}, nil
-}
-
-// median returns the median of v, 0 for none; v is reordered.
-func median(v []int64) int64 {
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	return v[len(v)/2]
+		early: harness.Median(mem.rss[fifth : 2*fifth]), late: harness.Median(mem.rss[4*fifth:])}, nil
 }
 
 func tail(s string) string {
@@ -303,15 +300,9 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func createTopic(addr, topic string) error {
-	os.Setenv("PUBSUB_EMULATOR_HOST", addr)
-	ctx := context.Background()
-	c, err := pubsub.NewClient(ctx, "bench")
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_, err = c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/bench/topics/" + topic})
+func createTopic(ps *pubsub.Client, topic string) error {
+	_, err := ps.TopicAdminClient.CreateTopic(context.Background(),
+		&pubsubpb.Topic{Name: "projects/bench/topics/" + topic})
 	return err
 }
 

@@ -72,14 +72,18 @@ func GrowthAfter(r Result, from int64) (Growth, error) {
 		x, y := float64(s.Messages), float64(s.RSSBytes)
 		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
 	}
-	g.RSSEarly, g.RSSLate = median(early), median(late)
+	g.RSSEarly, g.RSSLate = Median(early), Median(late)
 	if d := n*sxx - sx*sx; d != 0 {
 		g.SlopePer100k = (n*sxy - sx*sy) / d * 1e5
 	}
 	return g, nil
 }
 
-func median(v []int64) int64 {
+// Median returns the median of v (the upper one for an even count), 0 for none.
+func Median(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s[len(s)/2]
