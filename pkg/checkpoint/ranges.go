@@ -1,6 +1,9 @@
 package checkpoint
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Range is one name range of a backfill still to settle: names after After and before
 // EndBefore ("" means unbounded). After is the range's watermark: it starts as the
@@ -30,8 +33,8 @@ type rangeMark struct {
 	// w is nil once the range is listed and every name in it settled: a backfill
 	// split into thousands of ranges keeps only this small record of each.
 	w      *Watermark
-	passed int64 // the names w passed, once w is dropped
-	listed bool  // every name of the range has been added
+	passed int64       // the names w passed, once w is dropped
+	listed atomic.Bool // every name of the range has been added
 }
 
 // NewRanges tracks rs; the index of a range in rs names it in Add and Listed.
@@ -46,14 +49,21 @@ func NewRanges(rs []Range) *Ranges {
 // Add registers the next name of range i, in the range's name order, and returns the
 // token Done takes. Range i must not be Listed yet.
 func (t *Ranges) Add(i int, name string) uint64 {
-	return uint64(i)<<rangeBits | t.watermark(i).Add(name)
+	_, w := t.mark(i)
+	return uint64(i)<<rangeBits | w.Add(name)
 }
 
 // Done marks the name of token settled.
 func (t *Ranges) Done(token uint64) {
 	i := int(token >> rangeBits)
-	if w := t.watermark(i); w != nil {
-		w.Done(token & (1<<rangeBits - 1))
+	r, w := t.mark(i)
+	if w == nil {
+		return
+	}
+	w.Done(token & (1<<rangeBits - 1))
+	// Read after Done: if Listed has not stored it yet, its own finish sees this name
+	// settled. Until then a settled name costs no second lock.
+	if r.listed.Load() {
 		t.finish(i)
 	}
 }
@@ -73,9 +83,8 @@ func (t *Ranges) Split(i int, at string) int {
 
 // Listed records that every name of range i has been added.
 func (t *Ranges) Listed(i int) {
-	t.mu.Lock()
-	t.ranges[i].listed = true
-	t.mu.Unlock()
+	r, _ := t.mark(i)
+	r.listed.Store(true)
 	t.finish(i)
 }
 
@@ -86,17 +95,18 @@ func (t *Ranges) finish(i int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.ranges[i]
-	if r.w != nil && r.listed && r.w.settled() {
+	if r.w != nil && r.listed.Load() && r.w.settled() {
 		_, r.passed = r.w.Position()
 		// end stays: a range split after it is listed gives the new range this end.
 		r.w, r.from = nil, ""
 	}
 }
 
-func (t *Ranges) watermark(i int) *Watermark {
+// mark returns range i and its watermark, nil once dropped.
+func (t *Ranges) mark(i int) (*rangeMark, *Watermark) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.ranges[i].w
+	return t.ranges[i], t.ranges[i].w
 }
 
 // Position returns the ranges still to settle, each from its watermark, and how many
@@ -113,7 +123,7 @@ func (t *Ranges) Position() (pending []Range, passed int64) {
 		}
 		name, n := r.w.Position()
 		passed += n
-		if r.listed && r.w.settled() {
+		if r.listed.Load() && r.w.settled() {
 			continue
 		}
 		if r.from != "" && n == 0 {
